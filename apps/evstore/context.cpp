@@ -1,0 +1,53 @@
+#include "context.hpp"
+
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include <evstore/error.hpp>
+
+namespace evstore::cli {
+namespace {
+
+void apply_log_level(const std::string& name, const std::string& origin) {
+  const auto level = spdlog::level::from_str(name);
+  // from_str answers "off" for any name it does not know.
+  if (level == spdlog::level::off && name != "off") {
+    throw config_error("EVSTORE_LOG_LEVEL from " + origin +
+                       ": expected one of trace, debug, info, warn, error, critical, off");
+  }
+  spdlog::set_level(level);
+}
+
+}  // namespace
+
+context::context(const global_options& flags)
+    : config_(evstore::config::load(std::filesystem::current_path())) {
+  if (!flags.database_url.empty()) {
+    config_.set("DATABASE_URL", flags.database_url, "--database-url");
+  }
+  if (!flags.log_level.empty()) {
+    config_.set("EVSTORE_LOG_LEVEL", flags.log_level, "--log-level");
+  }
+  if (flags.connect_timeout > 0) {
+    config_.set("EVSTORE_CONNECT_TIMEOUT", std::to_string(flags.connect_timeout),
+                "--connect-timeout");
+  }
+  apply_log_level(config_.get("EVSTORE_LOG_LEVEL").value_or("warn"),
+                  config_.origin("EVSTORE_LOG_LEVEL"));
+}
+
+connect_options context::connection_options() const {
+  connect_options options;
+  options.connect_timeout = config_.seconds("EVSTORE_CONNECT_TIMEOUT", options.connect_timeout);
+  options.busy_timeout = config_.seconds("EVSTORE_BUSY_TIMEOUT", options.busy_timeout);
+  options.application_name = config_.get("EVSTORE_APPLICATION_NAME").value_or("evstore");
+  return options;
+}
+
+plugin_registry context::discover_plugins() const {
+  return plugin_registry::discover(
+      plugin_registry::search_path(config_.get("EVSTORE_PLUGIN_PATH").value_or("")));
+}
+
+}  // namespace evstore::cli

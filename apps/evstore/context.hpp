@@ -1,0 +1,33 @@
+#pragma once
+
+// What every command needs: the layered configuration and the plugins.
+
+#include <string>
+
+#include <evstore/backend.hpp>
+#include <evstore/config.hpp>
+#include <evstore/plugin_registry.hpp>
+
+namespace evstore::cli {
+
+struct global_options {
+  std::string database_url;
+  std::string log_level;
+  double connect_timeout = 0;  // seconds; 0 means "not given"
+};
+
+class context {
+ public:
+  /// Loads .env files and the environment, then applies the command-line flags.
+  explicit context(const global_options& flags);
+
+  [[nodiscard]] const evstore::config& config() const noexcept { return config_; }
+  [[nodiscard]] connect_options connection_options() const;
+  /// Discovers the plugins on the search path (EVSTORE_PLUGIN_PATH, then the default).
+  [[nodiscard]] plugin_registry discover_plugins() const;
+
+ private:
+  evstore::config config_;
+};
+
+}  // namespace evstore::cli

@@ -1,0 +1,21 @@
+#pragma once
+
+// The exit codes of the evstore command, listed in `evstore --help` and the README.
+
+namespace evstore::cli {
+
+enum class exit_code : int {
+  ok = 0,
+  failure = 1,     // an error not covered below
+  usage = 2,       // bad command line
+  config = 3,      // bad configuration (DATABASE_URL, .env, EVSTORE_* values)
+  plugin = 4,      // a plugin is missing, refused, or none serves the URL's scheme
+  connection = 5,  // the database cannot be reached or refused the login
+  database = 6,    // the database reported another error
+};
+
+inline constexpr const char* exit_code_help =
+    "Exit codes: 0 ok, 1 failure, 2 usage error, 3 configuration error, 4 plugin error,\n"
+    "            5 connection error, 6 other database error.";
+
+}  // namespace evstore::cli

@@ -1,0 +1,106 @@
+// The evstore command line.
+
+#include <iostream>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+
+#include <evstore/error.hpp>
+#include <evstore/plugin.hpp>
+#include <evstore/version.hpp>
+
+#include "commands.hpp"
+
+namespace {
+
+using evstore::cli::exit_code;
+
+exit_code exit_code_for(const evstore::error& e) {
+  switch (e.category()) {
+    case evstore::error_category::config:
+      return exit_code::config;
+    case evstore::error_category::plugin:
+      return exit_code::plugin;
+    case evstore::error_category::connection:
+      return exit_code::connection;
+    default:
+      return exit_code::database;
+  }
+}
+
+// Runs a command, turning an error into one line on stderr and its exit code.
+template <typename Command>
+int run(Command command) {
+  try {
+    return static_cast<int>(command());
+  } catch (const evstore::error& e) {
+    std::cerr << "evstore: " << to_string(e.category()) << " error: " << e.what() << '\n';
+    return static_cast<int>(exit_code_for(e));
+  } catch (const std::exception& e) {
+    std::cerr << "evstore: error: " << e.what() << '\n';
+    return static_cast<int>(exit_code::failure);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Logs go to stderr, so that a command's output on stdout stays clean for scripts.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("evstore"));
+
+  CLI::App app{"evstore: event and media storage on PostgreSQL, SQLite and plugin backends.",
+               "evstore"};
+  app.footer(std::string("Configuration: DATABASE_URL and EVSTORE_* from the environment, .env and "
+                         ".env.local\n(the environment wins; flags win over all). No URL: "
+                         "sqlite://evstore.db in the working directory.\n") +
+             evstore::cli::exit_code_help);
+  app.set_version_flag("--version", std::string("evstore ") + EVSTORE_VERSION_STRING +
+                                        " (plugin ABI " +
+                                        std::to_string(EVSTORE_PLUGIN_ABI_VERSION) + ", " +
+                                        EVSTORE_PLUGIN_ABI_TAG + ")");
+  app.require_subcommand(1);
+
+  evstore::cli::global_options flags;
+  app.add_option("--database-url", flags.database_url,
+                 "Database URL; overrides DATABASE_URL (e.g. postgresql://user@host/db, "
+                 "sqlite:///path/file.db, sqlite::memory:)");
+  app.add_option("--log-level", flags.log_level,
+                 "trace, debug, info, warn (default), error, critical or off; overrides "
+                 "EVSTORE_LOG_LEVEL");
+  app.add_option("--connect-timeout", flags.connect_timeout,
+                 "Seconds a connection attempt may take (default 10); overrides "
+                 "EVSTORE_CONNECT_TIMEOUT")
+      ->check(CLI::PositiveNumber);
+
+  auto* plugins = app.add_subcommand("plugins", "List the backend plugins evstore can load");
+  auto* doctor = plugins->add_subcommand(
+      "doctor",
+      "Show the plugin search path and every file tried, with why it was accepted or "
+      "refused (exit 4 if any was refused)");
+  auto* ping = app.add_subcommand(
+      "ping", "Connect to the database and print the backend, server version and round-trip time");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return static_cast<int>(exit_code::usage);
+  }
+
+  return run([&] {
+    const evstore::cli::context ctx(flags);
+    if (*doctor) {
+      return evstore::cli::plugins_doctor(ctx);
+    }
+    if (*plugins) {
+      return evstore::cli::list_plugins(ctx);
+    }
+    if (*ping) {
+      return evstore::cli::ping(ctx);
+    }
+    return exit_code::usage;
+  });
+}

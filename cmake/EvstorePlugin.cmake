@@ -1,0 +1,35 @@
+# evstore_add_plugin(<name>
+#     SOURCES <file>...
+#     [LINK_LIBRARIES <target>...]
+#     [OUTPUT_DIRECTORY <dir>]       default: <build>/lib/evstore/plugins
+#     [NO_INSTALL])
+#
+# Builds the backend plugin `evstore_<name>.so`, the file name the loader looks for, as a
+# MODULE library linked against evstore::core. The same function builds our own plugins
+# and third parties' (it is installed with the SDK). Undefined symbols fail at link time
+# (-Wl,--no-undefined), not when a user first loads the plugin.
+function(evstore_add_plugin name)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "NO_INSTALL" "OUTPUT_DIRECTORY" "SOURCES;LINK_LIBRARIES")
+  if(NOT arg_SOURCES)
+    message(FATAL_ERROR "evstore_add_plugin(${name}): SOURCES is required")
+  endif()
+  if(NOT arg_OUTPUT_DIRECTORY)
+    set(arg_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/lib/evstore/plugins")
+  endif()
+
+  add_library(${name} MODULE ${arg_SOURCES})
+  target_link_libraries(${name} PRIVATE evstore::core ${arg_LINK_LIBRARIES})
+  target_link_options(${name} PRIVATE -Wl,--no-undefined)
+  set_target_properties(${name} PROPERTIES
+    PREFIX ""
+    OUTPUT_NAME "evstore_${name}"
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON
+    LIBRARY_OUTPUT_DIRECTORY "${arg_OUTPUT_DIRECTORY}")
+  if(COMMAND evstore_set_warnings)
+    evstore_set_warnings(${name})
+  endif()
+  if(NOT arg_NO_INSTALL)
+    install(TARGETS ${name} LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}/evstore/plugins")
+  endif()
+endfunction()

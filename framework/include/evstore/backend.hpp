@@ -1,0 +1,69 @@
+#pragma once
+
+/// @file
+/// The interface every backend plugin implements: the contract between libevstore and a
+/// plugin, ours or a third party's. See docs/plugins.md.
+///
+/// A backend is created once per process by the plugin's factory (evstore/plugin.hpp) and
+/// shared by every connection to its database type, from any thread: its member functions
+/// are const and must be thread-safe. It throws only evstore::error types.
+
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "evstore/config.hpp"
+#include "evstore/export.hpp"
+
+namespace soci {
+class session;
+}
+
+namespace evstore {
+
+/// How to open a connection; the URL's own parameters take precedence where both apply.
+struct connect_options {
+  /// The longest a connection attempt may take.
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
+  /// How long SQLite waits for a lock before answering busy.
+  std::chrono::milliseconds busy_timeout{std::chrono::seconds(5)};
+  /// Shown by the server in its session list (PostgreSQL application_name).
+  std::string application_name = "evstore";
+};
+
+/// A database backend, such as PostgreSQL or SQLite, served through SOCI.
+class EVSTORE_API backend {
+ public:
+  backend() = default;
+  backend(const backend&) = delete;
+  backend& operator=(const backend&) = delete;
+  virtual ~backend();
+
+  /// The backend's name, equal to the one in the plugin descriptor ("postgresql").
+  [[nodiscard]] virtual std::string name() const = 0;
+
+  /// The URL schemes it serves, lower case ({"postgresql", "postgres"}).
+  [[nodiscard]] virtual std::vector<std::string> schemes() const = 0;
+
+  /// Opens a configured SOCI session (pragmas and session settings applied).
+  /// @throws config_error when the URL does not fit this backend,
+  ///         connection_error when the database cannot be reached or refuses the login.
+  [[nodiscard]] virtual std::unique_ptr<soci::session> open(
+      const database_url& url, const connect_options& options) const = 0;
+
+  /// The server's (or the embedded library's) version, e.g. "15.18" or "3.40.1".
+  /// @throws the evstore::error the failure maps to.
+  [[nodiscard]] virtual std::string server_version(soci::session& session) const = 0;
+
+  /// Rethrows `failure` (typically a soci::soci_error caught around a statement) as the
+  /// evstore::error its native code maps to, with `context` (what was being done) in the
+  /// message and credentials redacted. An evstore::error is rethrown unchanged.
+  /// This is the plugin's one place that maps native error codes.
+  [[noreturn]] virtual void rethrow_translated(std::exception_ptr failure,
+                                               std::string_view context) const = 0;
+};
+
+}  // namespace evstore

@@ -1,0 +1,60 @@
+#pragma once
+
+/// @file
+/// One open database connection, on whichever backend its URL names.
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "evstore/backend.hpp"
+#include "evstore/config.hpp"
+#include "evstore/export.hpp"
+#include "evstore/plugin_registry.hpp"
+
+namespace soci {
+class session;
+}
+
+namespace evstore {
+
+/// A SOCI session together with the backend that opened it. The backend (and so its plugin
+/// library) stays alive at least as long as the connection. Not thread-safe: one thread at
+/// a time.
+class EVSTORE_API connection {
+ public:
+  /// Opens a connection through the plugin that serves `url.scheme`.
+  /// @throws plugin_error when no plugin serves the scheme; config_error or connection_error
+  ///         from the backend.
+  [[nodiscard]] static connection open(const plugin_registry& plugins, const database_url& url,
+                                       const connect_options& options);
+
+  connection(connection&&) noexcept;
+  connection& operator=(connection&&) noexcept;
+  ~connection();
+
+  /// The name of the backend serving this connection.
+  [[nodiscard]] std::string backend_name() const;
+
+  /// The server's or embedded library's version.
+  [[nodiscard]] std::string server_version();
+
+  /// Runs the smallest query there is and returns its round-trip time.
+  /// @throws the evstore::error the failure maps to.
+  [[nodiscard]] std::chrono::microseconds ping();
+
+  /// Runs one statement that returns no rows.
+  /// @throws the evstore::error the failure maps to (constraint_violation, transient_error, ...).
+  void execute(const std::string& sql);
+
+  /// The underlying SOCI session, for code that runs its own statements.
+  [[nodiscard]] soci::session& session() noexcept { return *session_; }
+
+ private:
+  connection(std::shared_ptr<const backend> backend, std::unique_ptr<soci::session> session);
+
+  std::shared_ptr<const backend> backend_;
+  std::unique_ptr<soci::session> session_;
+};
+
+}  // namespace evstore

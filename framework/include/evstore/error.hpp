@@ -1,0 +1,111 @@
+#pragma once
+
+/// @file
+/// The error hierarchy. Every error evstore throws, from the core or from a plugin, derives
+/// from evstore::error; a plugin lets no SOCI or other foreign exception escape.
+/// Expected outcomes (no such row) are return values, not exceptions.
+
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+#include "evstore/export.hpp"
+
+namespace evstore {
+
+/// What kind of failure an error is; callers branch on the type, logs on this.
+enum class error_category : std::uint8_t {
+  config,      ///< bad configuration: a malformed URL, .env line or setting
+  plugin,      ///< a backend plugin could not be found, loaded or trusted
+  connection,  ///< no connection could be made, or it was lost
+  transient,   ///< a retry may succeed: serialization failure, deadlock, busy database
+  constraint,  ///< a constraint of the schema refused the data
+  database,    ///< any other failure the database reported
+};
+
+/// The readable name of a category ("config", "plugin", ...).
+[[nodiscard]] EVSTORE_API const char* to_string(error_category category) noexcept;
+
+/// The root of every evstore error. Messages never contain credentials.
+class EVSTORE_API error : public std::runtime_error {
+ public:
+  /// @param native_code the SQLSTATE or SQLite result code name, when the database gave one.
+  /// @param backend the backend that reported it ("postgresql", "sqlite"), or empty.
+  error(error_category category, const std::string& message, std::string native_code = {},
+        std::string backend = {});
+  ~error() override;
+
+  [[nodiscard]] error_category category() const noexcept { return category_; }
+  /// The SQLSTATE (PostgreSQL) or result code name (SQLite, e.g. "SQLITE_BUSY"); may be empty.
+  [[nodiscard]] const std::string& native_code() const noexcept { return native_code_; }
+  [[nodiscard]] const std::string& backend() const noexcept { return backend_; }
+
+ private:
+  error_category category_;
+  std::string native_code_;
+  std::string backend_;
+};
+
+/// Bad configuration. The message names where the bad value came from (a `.env` file and
+/// line, the environment, a flag) and the position in it, never the password.
+class EVSTORE_API config_error : public error {
+ public:
+  explicit config_error(const std::string& message);
+  ~config_error() override;
+};
+
+/// Why a plugin was refused. Each has its own remedy, listed in docs/plugins.md.
+enum class plugin_failure : std::uint8_t {
+  missing_file,        ///< the file does not exist
+  not_a_plugin,        ///< not an ELF shared object, or no evstore entry point
+  abi_mismatch,        ///< built for another plugin ABI version or ABI tag
+  unresolved_symbol,   ///< the dynamic loader could not resolve a symbol
+  load_failed,         ///< the dynamic loader refused it for another reason
+  duplicate_scheme,    ///< a URL scheme already claimed by another plugin
+  unsafe_permissions,  ///< the file or its folder is writable by group or others
+  factory_failed,      ///< the plugin's factory reported an error
+  no_backend,          ///< no loaded plugin serves a URL scheme
+};
+
+/// The readable name of a plugin failure ("missing_file", ...).
+[[nodiscard]] EVSTORE_API const char* to_string(plugin_failure failure) noexcept;
+
+/// A plugin was refused. The message names the file and what is wrong with it.
+class EVSTORE_API plugin_error : public error {
+ public:
+  plugin_error(plugin_failure failure, std::filesystem::path file, const std::string& detail);
+  ~plugin_error() override;
+
+  [[nodiscard]] plugin_failure failure() const noexcept { return failure_; }
+  /// The plugin file concerned; empty for no_backend.
+  [[nodiscard]] const std::filesystem::path& file() const noexcept { return file_; }
+
+ private:
+  plugin_failure failure_;
+  std::filesystem::path file_;
+};
+
+/// No connection could be established, or an established one was lost.
+class EVSTORE_API connection_error : public error {
+ public:
+  connection_error(const std::string& message, std::string native_code, std::string backend);
+  ~connection_error() override;
+};
+
+/// A failure that a retry of the whole unit of work may cure (serialization failure,
+/// deadlock, lock not available, SQLite busy).
+class EVSTORE_API transient_error : public error {
+ public:
+  transient_error(const std::string& message, std::string native_code, std::string backend);
+  ~transient_error() override;
+};
+
+/// A constraint (unique, foreign key, check, not null) refused the data.
+class EVSTORE_API constraint_violation : public error {
+ public:
+  constraint_violation(const std::string& message, std::string native_code, std::string backend);
+  ~constraint_violation() override;
+};
+
+}  // namespace evstore

@@ -1,0 +1,54 @@
+#include "evstore/connection.hpp"
+
+#include <utility>
+
+#include <soci/soci.h>
+
+namespace evstore {
+
+connection connection::open(const plugin_registry& plugins, const database_url& url,
+                            const connect_options& options) {
+  auto backend = plugins.plugin_for(url.scheme).backend;
+  auto session = backend->open(url, options);
+  return connection(std::move(backend), std::move(session));
+}
+
+connection::connection(std::shared_ptr<const backend> backend,
+                       std::unique_ptr<soci::session> session)
+    : backend_(std::move(backend)), session_(std::move(session)) {}
+
+connection::connection(connection&&) noexcept = default;
+connection& connection::operator=(connection&&) noexcept = default;
+// The session is closed before the backend (and its plugin) may go: members are destroyed in
+// reverse order of declaration.
+connection::~connection() = default;
+
+std::string connection::backend_name() const {
+  return backend_->name();
+}
+
+std::string connection::server_version() {
+  return backend_->server_version(*session_);
+}
+
+void connection::execute(const std::string& sql) {
+  try {
+    *session_ << sql;
+  } catch (...) {
+    backend_->rethrow_translated(std::current_exception(), "executing a statement");
+  }
+}
+
+std::chrono::microseconds connection::ping() {
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    int one = 0;
+    *session_ << "SELECT 1", soci::into(one);
+  } catch (...) {
+    backend_->rethrow_translated(std::current_exception(), "ping");
+  }
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                               start);
+}
+
+}  // namespace evstore

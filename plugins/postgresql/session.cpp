@@ -1,0 +1,115 @@
+// Opening PostgreSQL sessions.
+
+#include <algorithm>
+#include <chrono>
+#include <string_view>
+
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+
+#include <spdlog/fmt/fmt.h>
+
+#include <evstore/error.hpp>
+#include <evstore/redact.hpp>
+
+#include "backend.hpp"
+
+namespace evstore::postgresql {
+namespace {
+
+// libpq's quoting for a keyword=value connection string: single quotes, with backslash and
+// quote escaped by a backslash.
+std::string quote(std::string_view value) {
+  std::string out = "'";
+  for (const char c : value) {
+    if (c == '\\' || c == '\'') {
+      out += '\\';
+    }
+    out += c;
+  }
+  out += '\'';
+  return out;
+}
+
+void append(std::string& info, std::string_view keyword, std::string_view value) {
+  if (!info.empty()) {
+    info += ' ';
+  }
+  info += keyword;
+  info += '=';
+  info += quote(value);
+}
+
+// libpq takes whole seconds and treats 1 as 2; round up so a short timeout is never zero
+// (which would mean "wait forever").
+std::string timeout_seconds(std::chrono::milliseconds timeout) {
+  const auto seconds = (timeout.count() + 999) / 1000;
+  return std::to_string(std::max<long long>(seconds, 1));
+}
+
+}  // namespace
+
+std::string conninfo(const database_url& url, const connect_options& options) {
+  std::string info;
+  if (!url.host.empty()) {
+    append(info, "host", url.host);
+  }
+  if (url.port) {
+    append(info, "port", std::to_string(*url.port));
+  }
+  if (!url.database.empty()) {
+    append(info, "dbname", url.database);
+  }
+  if (!url.user.empty()) {
+    append(info, "user", url.user);
+  }
+  if (!url.password.empty()) {
+    append(info, "password", url.password);
+  }
+  if (!url.param("connect_timeout")) {
+    append(info, "connect_timeout", timeout_seconds(options.connect_timeout));
+  }
+  if (!url.param("application_name")) {
+    append(info, "application_name", options.application_name);
+  }
+  for (const auto& [key, value] : url.params) {
+    append(info, key, value);
+  }
+  return info;
+}
+
+std::unique_ptr<soci::session> postgresql_backend::open(const database_url& url,
+                                                        const connect_options& options) const {
+  try {
+    return std::make_unique<soci::session>(soci::postgresql, conninfo(url, options));
+  } catch (const std::exception& e) {
+    // SOCI reports every connect failure as a plain soci_error without SQLSTATE (PITFALLS.md);
+    // libpq's text may quote the connection string, so it is redacted.
+    std::string why;
+    for (const char c : std::string_view(e.what())) {
+      const bool space = c == '\n' || c == '\t' || c == ' ';
+      if (!space || (!why.empty() && why.back() != ' ')) {
+        why += space ? ' ' : c;
+      }
+    }
+    if (!why.empty() && why.back() == ' ') {
+      why.pop_back();
+    }
+    throw connection_error(
+        redact(fmt::format("postgresql: cannot connect to {}: {}", url.redacted(), why),
+               url.password),
+        "", "postgresql");
+  }
+}
+
+std::string postgresql_backend::server_version(soci::session& session) const {
+  try {
+    std::string version;
+    session << "SHOW server_version", soci::into(version);
+    return version;
+  } catch (...) {
+    rethrow_translated(std::current_exception(), "reading the server version");
+  }
+}
+
+}  // namespace evstore::postgresql

@@ -1,0 +1,19 @@
+// The plugin entry point and the backend's identity.
+
+#include <evstore/plugin.hpp>
+
+#include "backend.hpp"
+
+namespace evstore::sqlite {
+
+std::string sqlite_backend::name() const {
+  return "sqlite";
+}
+
+std::vector<std::string> sqlite_backend::schemes() const {
+  return {"sqlite"};
+}
+
+}  // namespace evstore::sqlite
+
+EVSTORE_PLUGIN(evstore::sqlite::sqlite_backend, "sqlite", EVSTORE_VERSION_STRING)

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# A throw-away PostgreSQL 15 server for the tests, on a free loopback port.
+#
+#   pg-test-server.sh start DIR   initdb into DIR (created, must not exist), start the server,
+#                                 and write DIR/env: the EVSTORE_TEST_POSTGRESQL_* variables
+#   pg-test-server.sh stop DIR    stop the server started in DIR (by its pid) and remove DIR
+#
+# initdb and postgres refuse to run as root: as root, they run as the postgres user.
+# The password is a canary with URL-special characters (@ : / %); the tests search every
+# output for it.
+set -euo pipefail
+
+bindir=${EVSTORE_PG_BINDIR:-/usr/lib/postgresql/15/bin}
+password='evs-c4n@ry:/%pw'
+password_encoded='evs-c4n%40ry%3A%2F%25pw'
+user=evstore
+database=evstore
+
+as_server_user() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+free_port() {
+  local port
+  for _ in $(seq 1 50); do
+    port=$((20000 + RANDOM % 30000))
+    if ! ss -Htln "sport = :$port" | grep -q .; then
+      echo "$port"
+      return 0
+    fi
+  done
+  echo "pg-test-server: no free port found" >&2
+  return 1
+}
+
+start() {
+  local dir=$1
+  [ ! -e "$dir" ] || { echo "pg-test-server: $dir exists already" >&2; exit 1; }
+  mkdir -p "$dir"
+  [ "$(id -u)" -ne 0 ] || chown postgres: "$dir"
+  local data=$dir/data port
+  port=$(free_port)
+  printf '%s\n' "$password" >"$dir/pwfile"
+  [ "$(id -u)" -ne 0 ] || chown postgres: "$dir/pwfile"
+  as_server_user "$bindir/initdb" -D "$data" -U "$user" --pwfile="$dir/pwfile" \
+    --auth-local=scram-sha-256 --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 \
+    >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
+  rm -f "$dir/pwfile"
+  as_server_user "$bindir/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 start -o \
+    "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir \
+     -c fsync=off -c shared_preload_libraries=pg_stat_statements -c max_connections=200" \
+    >/dev/null || { echo "pg-test-server: the server did not start:" >&2; cat "$dir/server.log" >&2; exit 1; }
+  PGPASSWORD=$password "$bindir/psql" -h 127.0.0.1 -p "$port" -U "$user" -d postgres \
+    -v ON_ERROR_STOP=1 -q -c "CREATE DATABASE $database" >/dev/null
+  cat >"$dir/env" <<ENV
+export EVSTORE_TEST_POSTGRESQL_URL='postgresql://$user:$password_encoded@127.0.0.1:$port/$database'
+export EVSTORE_TEST_POSTGRESQL_PASSWORD='$password'
+export EVSTORE_TEST_POSTGRESQL_SOCKET_DIR='$dir'
+export EVSTORE_TEST_POSTGRESQL_PORT='$port'
+export EVSTORE_TEST_POSTGRESQL_DATA='$data'
+ENV
+  echo "pg-test-server: PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (pid $(head -n1 "$data/postmaster.pid"))"
+}
+
+stop() {
+  local dir=$1 pid
+  if [ -f "$dir/data/postmaster.pid" ]; then
+    pid=$(head -n1 "$dir/data/postmaster.pid")
+    kill -INT "$pid" 2>/dev/null || true  # fast shutdown
+    for _ in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -rf "$dir"
+}
+
+case ${1:-} in
+  start) start "${2:?usage: $0 start DIR}" ;;
+  stop) stop "${2:?usage: $0 stop DIR}" ;;
+  *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+esac

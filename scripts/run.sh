@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The README's main command: installs what is missing, builds, and runs evstore against its
+# embedded default, a SQLite file evstore.db in the working directory (no server needed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+cmake --preset default
+cmake --build --preset default
+
+evstore=build/bin/evstore
+set -x
+"$evstore" --version
+"$evstore" plugins
+"$evstore" ping

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that evstore's build, tests, benchmarks and CLI need.
+# Idempotent: packages already installed are skipped; nothing is installed when all are present.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  g++ cmake ninja-build pkgconf git clang-format
+  # libraries we build against
+  libsoci-dev libboost-dev libpq-dev libsqlite3-dev libspdlog-dev libfmt-dev
+  nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libssl-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # the throw-away PostgreSQL 15 server the tests start, and its client tools
+  postgresql-15 postgresql-client-15 sqlite3
+  # used by the test scripts: runuser (util-linux), ss (iproute2), procps
+  util-linux iproute2 procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages are installed"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: not root; run as root, or: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup: installed ${#missing[@]} package(s)"

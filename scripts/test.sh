@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, checks formatting, builds with
+# warnings as errors, starts a throw-away PostgreSQL 15 server, runs every test (labels unit,
+# sqlite, postgresql, fault), and stops the server, also on failure or interruption.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+bash scripts/check-format.sh
+cmake --preset default
+cmake --build --preset default
+
+pgdir=$(mktemp -d /tmp/evstore-pg-XXXXXX)
+rmdir "$pgdir"
+trap 'bash scripts/pg-test-server.sh stop "$pgdir"' EXIT
+trap 'exit 130' INT TERM
+bash scripts/pg-test-server.sh start "$pgdir"
+# shellcheck source=/dev/null
+source "$pgdir/env"
+
+ctest --preset default

@@ -1,0 +1,134 @@
+// The PostgreSQL plugin against the throw-away server that scripts/test.sh starts. These
+// tests never skip: without the server's URL they fail.
+
+#include <string>
+#include <typeinfo>
+
+#include <gtest/gtest.h>
+#include <soci/soci.h>
+
+#include <evstore/connection.hpp>
+#include <evstore/error.hpp>
+#include <evstore/redact.hpp>
+
+#include "process.hpp"
+
+namespace {
+
+using evstore::test::default_plugins;
+
+evstore::database_url server_url() {
+  return evstore::parse_database_url(evstore::test::required_env("EVSTORE_TEST_POSTGRESQL_URL"));
+}
+
+evstore::connection open(const evstore::database_url& url) {
+  return evstore::connection::open(default_plugins(), url, {});
+}
+
+std::string query_text(evstore::connection& connection, const std::string& sql) {
+  std::string value;
+  connection.session() << sql, soci::into(value);
+  return value;
+}
+
+// Opens `url`, expecting a connection_error; returns its message.
+std::string expect_connection_error(const evstore::database_url& url) {
+  try {
+    (void)open(url);
+  } catch (const evstore::connection_error& e) {
+    EXPECT_EQ(typeid(e), typeid(evstore::connection_error));
+    EXPECT_EQ(e.backend(), "postgresql");
+    return e.what();
+  }
+  ADD_FAILURE() << "connecting to " << url.redacted() << " must fail";
+  return {};
+}
+
+}  // namespace
+
+TEST(postgresql_backend, connects_and_pings_the_test_server) {
+  auto connection = open(server_url());
+  EXPECT_EQ(connection.backend_name(), "postgresql");
+  EXPECT_GT(connection.ping().count(), 0);
+  EXPECT_EQ(connection.server_version().substr(0, 3), "15.");
+}
+
+TEST(postgresql_backend, serves_the_postgres_scheme_alias) {
+  auto url = server_url();
+  url.scheme = "postgres";
+  EXPECT_GT(open(url).ping().count(), 0);
+}
+
+TEST(postgresql_backend, sets_the_default_application_name) {
+  auto connection = open(server_url());
+  EXPECT_EQ(query_text(connection, "SHOW application_name"), "evstore");
+}
+
+TEST(postgresql_backend, passes_url_parameters_to_libpq) {
+  auto url = server_url();
+  url.params.emplace_back("application_name", "evstore test");
+  url.params.emplace_back("options", "-c statement_timeout=1234");
+  auto connection = open(url);
+  EXPECT_EQ(query_text(connection, "SHOW application_name"), "evstore test");
+  EXPECT_EQ(query_text(connection, "SHOW statement_timeout"), "1234ms");
+}
+
+TEST(postgresql_backend, connects_through_the_unix_socket_folder_given_as_host) {
+  auto url = server_url();
+  url.host = evstore::test::required_env("EVSTORE_TEST_POSTGRESQL_SOCKET_DIR");
+  auto connection = open(url);
+  EXPECT_EQ(query_text(connection, "SELECT COALESCE(inet_client_addr()::text, 'socket')"),
+            "socket");
+}
+
+TEST(postgresql_backend, maps_a_unique_violation_to_constraint_violation_with_its_sqlstate) {
+  auto connection = open(server_url());
+  connection.execute("CREATE TEMPORARY TABLE t (id integer PRIMARY KEY)");
+  connection.execute("INSERT INTO t VALUES (1)");
+  try {
+    connection.execute("INSERT INTO t VALUES (1)");
+    FAIL() << "a duplicate key must be refused";
+  } catch (const evstore::constraint_violation& e) {
+    EXPECT_EQ(typeid(e), typeid(evstore::constraint_violation));
+    EXPECT_EQ(e.native_code(), "23505");
+  }
+}
+
+TEST(postgresql_backend, maps_a_serialization_failure_to_transient_error) {
+  auto connection = open(server_url());
+  try {
+    connection.execute(
+        "DO $$ BEGIN RAISE EXCEPTION 'simulated' USING ERRCODE = 'serialization_failure'; "
+        "END $$");
+    FAIL() << "the block raises";
+  } catch (const evstore::transient_error& e) {
+    EXPECT_EQ(e.native_code(), "40001");
+  }
+}
+
+TEST(postgresql_backend, maps_a_syntax_error_to_a_database_error_with_its_sqlstate) {
+  auto connection = open(server_url());
+  try {
+    connection.execute("SELEC 1");
+    FAIL() << "a syntax error must fail";
+  } catch (const evstore::error& e) {
+    EXPECT_EQ(e.category(), evstore::error_category::database);
+    EXPECT_EQ(e.native_code(), "42601");
+  }
+}
+
+TEST(postgresql_backend, a_wrong_password_is_a_connection_error_that_never_shows_it) {
+  auto url = server_url();
+  url.password = "wrong-Pa55:@/%word";
+  const auto message = expect_connection_error(url);
+  EXPECT_NE(message.find("password authentication failed"), std::string::npos) << message;
+  EXPECT_EQ(evstore::redact(message, url.password), message) << "password leaked: " << message;
+}
+
+TEST(postgresql_backend, an_unknown_database_is_a_connection_error) {
+  auto url = server_url();
+  url.database = "no_such_database";
+  const auto message = expect_connection_error(url);
+  EXPECT_NE(message.find("no_such_database"), std::string::npos) << message;
+  EXPECT_EQ(evstore::redact(message, url.password), message) << "password leaked: " << message;
+}

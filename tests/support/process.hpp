@@ -1,0 +1,48 @@
+#pragma once
+
+// Running the evstore command as a subprocess, as a user would.
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <evstore/plugin_registry.hpp>
+
+namespace evstore::test {
+
+struct process_result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+  std::chrono::milliseconds elapsed{0};
+};
+
+/// Runs `argv` in `cwd` with exactly the environment `env` (nothing inherited), and waits.
+process_result run_process(const std::vector<std::string>& argv,
+                           const std::map<std::string, std::string>& env,
+                           const std::filesystem::path& cwd);
+
+/// The value of an environment variable that the test command must set; fails the test
+/// with a message naming it when unset (PostgreSQL tests never skip).
+std::string required_env(const char* name);
+
+/// The plugins found on the default search path (the in-tree ones), loaded once.
+const evstore::plugin_registry& default_plugins();
+
+/// A fresh folder that is removed with this object.
+class temp_dir {
+ public:
+  temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  ~temp_dir();
+  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace evstore::test
