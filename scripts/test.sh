@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, checks formatting, builds with
 # warnings as errors, starts a throw-away PostgreSQL 15 server, runs every test (labels unit,
-# sqlite, postgresql, fault), and stops the server, also on failure or interruption.
+# sqlite, postgresql, fault, sdk), and stops the server, also on failure or interruption.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
