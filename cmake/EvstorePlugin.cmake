@@ -1,5 +1,6 @@
 # evstore_add_plugin(<name>
 #     SOURCES <file>...
+#     [MIGRATIONS <NNNN_name.up.sql and .down.sql files>...]
 #     [LINK_LIBRARIES <target>...]
 #     [OUTPUT_DIRECTORY <dir>]       default: <build>/lib/evstore/plugins
 #     [NO_INSTALL])
@@ -7,9 +8,13 @@
 # Builds the backend plugin `evstore_<name>.so`, the file name the loader looks for, as a
 # MODULE library linked against evstore::core. The same function builds our own plugins
 # and third parties' (it is installed with the SDK). Undefined symbols fail at link time
-# (-Wl,--no-undefined), not when a user first loads the plugin.
+# (-Wl,--no-undefined), not when a user first loads the plugin. The MIGRATIONS files are
+# embedded in the binary and returned by evstore::plugin_migration_files().
+set(EVSTORE_EMBED_MIGRATIONS_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/EvstoreEmbedMigrations.cmake")
+
 function(evstore_add_plugin name)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "NO_INSTALL" "OUTPUT_DIRECTORY" "SOURCES;LINK_LIBRARIES")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "NO_INSTALL" "OUTPUT_DIRECTORY"
+                        "SOURCES;MIGRATIONS;LINK_LIBRARIES")
   if(NOT arg_SOURCES)
     message(FATAL_ERROR "evstore_add_plugin(${name}): SOURCES is required")
   endif()
@@ -17,7 +22,17 @@ function(evstore_add_plugin name)
     set(arg_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/lib/evstore/plugins")
   endif()
 
-  add_library(${name} MODULE ${arg_SOURCES})
+  set(embedded "${CMAKE_CURRENT_BINARY_DIR}/${name}_migrations.cpp")
+  # '|' joins the list: a ';' would split the -D argument on some generators.
+  string(REPLACE ";" "|" migration_list "${arg_MIGRATIONS}")
+  add_custom_command(OUTPUT "${embedded}"
+    COMMAND ${CMAKE_COMMAND} "-DOUTPUT=${embedded}" "-DFILES=${migration_list}"
+            -P "${EVSTORE_EMBED_MIGRATIONS_SCRIPT}"
+    DEPENDS ${arg_MIGRATIONS} "${EVSTORE_EMBED_MIGRATIONS_SCRIPT}"
+    COMMENT "Embedding the migrations of plugin ${name}"
+    VERBATIM)
+
+  add_library(${name} MODULE ${arg_SOURCES} "${embedded}")
   target_link_libraries(${name} PRIVATE evstore::core ${arg_LINK_LIBRARIES})
   target_link_options(${name} PRIVATE -Wl,--no-undefined)
   set_target_properties(${name} PROPERTIES

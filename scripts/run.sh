@@ -12,4 +12,6 @@ evstore=build/bin/evstore
 set -x
 "$evstore" --version
 "$evstore" plugins
+"$evstore" migrate up
+"$evstore" migrate status
 "$evstore" ping

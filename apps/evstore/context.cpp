@@ -33,6 +33,13 @@ context::context(const global_options& flags)
     config_.set("EVSTORE_CONNECT_TIMEOUT", std::to_string(flags.connect_timeout),
                 "--connect-timeout");
   }
+  if (!flags.migrations_dir.empty()) {
+    config_.set("EVSTORE_MIGRATIONS_DIR", flags.migrations_dir, "--migrations-dir");
+  }
+  if (flags.lock_timeout > 0) {
+    config_.set("EVSTORE_MIGRATION_LOCK_TIMEOUT", std::to_string(flags.lock_timeout),
+                "--lock-timeout");
+  }
   apply_log_level(config_.get("EVSTORE_LOG_LEVEL").value_or("warn"),
                   config_.origin("EVSTORE_LOG_LEVEL"));
 }
@@ -43,6 +50,10 @@ connect_options context::connection_options() const {
   options.busy_timeout = config_.seconds("EVSTORE_BUSY_TIMEOUT", options.busy_timeout);
   options.application_name = config_.get("EVSTORE_APPLICATION_NAME").value_or("evstore");
   return options;
+}
+
+connection context::connect(const plugin_registry& plugins) const {
+  return connection::open(plugins, config_.database(), connection_options());
 }
 
 plugin_registry context::discover_plugins() const {

@@ -6,6 +6,7 @@
 
 #include <evstore/backend.hpp>
 #include <evstore/config.hpp>
+#include <evstore/connection.hpp>
 #include <evstore/plugin_registry.hpp>
 
 namespace evstore::cli {
@@ -14,6 +15,8 @@ struct global_options {
   std::string database_url;
   std::string log_level;
   double connect_timeout = 0;  // seconds; 0 means "not given"
+  std::string migrations_dir;
+  double lock_timeout = 0;  // seconds; 0 means "not given"
 };
 
 class context {
@@ -23,6 +26,9 @@ class context {
 
   [[nodiscard]] const evstore::config& config() const noexcept { return config_; }
   [[nodiscard]] connect_options connection_options() const;
+  /// Opens a connection to the configured database.
+  [[nodiscard]] connection connect(const plugin_registry& plugins) const;
+
   /// Discovers the plugins on the search path (EVSTORE_PLUGIN_PATH, then the default).
   [[nodiscard]] plugin_registry discover_plugins() const;
 

@@ -12,10 +12,15 @@ enum class exit_code : int {
   plugin = 4,      // a plugin is missing, refused, or none serves the URL's scheme
   connection = 5,  // the database cannot be reached or refused the login
   database = 6,    // the database reported another error
+  migration = 7,   // a migration failed, drifted, or the migration lock could not be had
+  pending = 8,     // `migrate status --exit-code`: migrations are pending
+  drift = 9,       // `migrate status --exit-code`: an applied migration is modified or missing
 };
 
 inline constexpr const char* exit_code_help =
     "Exit codes: 0 ok, 1 failure, 2 usage error, 3 configuration error, 4 plugin error,\n"
-    "            5 connection error, 6 other database error.";
+    "            5 connection error, 6 other database error, 7 migration error,\n"
+    "            8 migrations pending, 9 migrations modified or missing (both: migrate status\n"
+    "            --exit-code).";
 
 }  // namespace evstore::cli

@@ -24,6 +24,8 @@ exit_code exit_code_for(const evstore::error& e) {
       return exit_code::plugin;
     case evstore::error_category::connection:
       return exit_code::connection;
+    case evstore::error_category::migration:
+      return exit_code::migration;
     default:
       return exit_code::database;
   }
@@ -81,6 +83,58 @@ int main(int argc, char** argv) {
   auto* ping = app.add_subcommand(
       "ping", "Connect to the database and print the backend, server version and round-trip time");
 
+  evstore::cli::migrate_request migration;
+  auto* migrate = app.add_subcommand(
+      "migrate",
+      "Apply, revert and inspect schema migrations: evstore's built-in ones (scope evstore), "
+      "then the application's from --migrations-dir (scope app). A VERSION is N (the app "
+      "scope when a migrations folder is set, else evstore) or SCOPE:N.");
+  migrate->require_subcommand(1);
+  migrate->add_option("--migrations-dir", flags.migrations_dir,
+                      "The application's migrations: DIR/<backend>/ if it exists, else DIR "
+                      "(overrides EVSTORE_MIGRATIONS_DIR)");
+  migrate
+      ->add_option("--lock-timeout", flags.lock_timeout,
+                   "Seconds to wait for another migrator (default 10; overrides "
+                   "EVSTORE_MIGRATION_LOCK_TIMEOUT)")
+      ->check(CLI::PositiveNumber);
+  using action = evstore::cli::migrate_request::action;
+  const auto on = [&](CLI::App* command, action what) {
+    command->callback([&migration, what] { migration.what = what; });
+    return command;
+  };
+  auto* up = on(migrate->add_subcommand("up", "Apply pending migrations in order"), action::up);
+  up->add_option("--to", migration.to, "Stop after this VERSION");
+  up->add_flag("--dry-run", migration.dry_run, "Print the SQL it would run; change nothing");
+  auto* down = on(migrate->add_subcommand(
+                      "down", "Revert applied migrations, newest first (default: the last one)"),
+                  action::down);
+  auto* steps =
+      down->add_option("--steps", migration.steps, "Revert this many")->check(CLI::PositiveNumber);
+  down->add_option("--to", migration.to, "Revert everything after this VERSION (0: all)")
+      ->excludes(steps);
+  down->add_flag("--dry-run", migration.dry_run, "Print the SQL it would run; change nothing");
+  auto* status = on(
+      migrate->add_subcommand("status", "Every migration: applied, pending, modified or missing"),
+      action::status);
+  status->add_flag("--exit-code", migration.exit_code,
+                   "Exit 0 when up to date, 8 when migrations are pending, 9 when one is "
+                   "modified or missing");
+  on(migrate->add_subcommand("redo", "Revert and re-apply the last applied migration"),
+     action::redo);
+  on(migrate->add_subcommand("create",
+                             "Write an empty NNNN_NAME.up.sql/.down.sql pair in every dialect "
+                             "folder of --migrations-dir (default ./migrations)"),
+     action::create)
+      ->add_option("NAME", migration.argument, "lower_case_name")
+      ->required();
+  on(migrate->add_subcommand("rehash",
+                             "Accept the edited file of an applied migration: record its new "
+                             "checksum (the old one is kept)"),
+     action::rehash)
+      ->add_option("VERSION", migration.argument, "The migration")
+      ->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -100,6 +154,9 @@ int main(int argc, char** argv) {
     }
     if (*ping) {
       return evstore::cli::ping(ctx);
+    }
+    if (*migrate) {
+      return evstore::cli::migrate(ctx, migration);
     }
     return exit_code::usage;
   });

@@ -12,7 +12,7 @@ namespace evstore::cli {
 exit_code ping(const context& ctx) {
   const auto url = ctx.config().database();
   const auto registry = ctx.discover_plugins();
-  auto connection = connection::open(registry, url, ctx.connection_options());
+  auto connection = ctx.connect(registry);
   const auto round_trip = connection.ping();
   std::cout << fmt::format("ok: {} {} at {}, round trip {:.3f} ms\n", connection.backend_name(),
                            connection.server_version(), url.redacted(),

@@ -1,8 +1,11 @@
 #include "evstore/backend.hpp"
 
+#include "evstore/dialect.hpp"
+
 namespace evstore {
 
 // Out of line, so that the vtable and type_info of backend live once, in libevstore.
 backend::~backend() = default;
+dialect::~dialect() = default;
 
 }  // namespace evstore

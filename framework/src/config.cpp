@@ -258,14 +258,14 @@ bool is_secret_parameter(std::string_view key) {
   return key == "password" || key == "sslpassword";
 }
 
-std::string query_text(const parameters& params) {
+std::string query_text(const parameters& params, bool reveal) {
   constexpr std::string_view query_safe = "/:@";
   std::string text;
   for (const auto& [key, value] : params) {
     text += text.empty() ? '?' : '&';
     text += percent_encode(key, query_safe);
     text += '=';
-    text += is_secret_parameter(key) ? "***" : percent_encode(value, query_safe);
+    text += is_secret_parameter(key) && !reveal ? "***" : percent_encode(value, query_safe);
   }
   return text;
 }
@@ -278,11 +278,14 @@ std::string host_text(const std::string& host) {
   return percent_encode(host, "");
 }
 
-std::string server_location(const database_url& url) {
+std::string server_location(const database_url& url, bool reveal) {
   std::string text = "//";
   if (!url.user.empty() || !url.password.empty()) {
     text += percent_encode(url.user, "");
-    text += url.password.empty() ? "@" : ":***@";
+    if (!url.password.empty()) {
+      text += ':' + (reveal ? percent_encode(url.password, "") : std::string("***"));
+    }
+    text += '@';
   }
   text += host_text(url.host);
   if (url.port) {
@@ -299,6 +302,12 @@ std::string sqlite_location(const database_url& url) {
     return ":memory:";
   }
   return "//" + percent_encode(url.database, "/");
+}
+
+std::string serialise(const database_url& url, bool reveal) {
+  const std::string location =
+      url.scheme == "sqlite" ? sqlite_location(url) : server_location(url, reveal);
+  return url.scheme + ':' + location + query_text(url.params, reveal);
 }
 
 constexpr std::string_view blanks = " \t";
@@ -510,8 +519,11 @@ std::optional<std::string> database_url::param(std::string_view key) const {
 }
 
 std::string database_url::redacted() const {
-  const std::string location = scheme == "sqlite" ? sqlite_location(*this) : server_location(*this);
-  return scheme + ':' + location + query_text(params);
+  return serialise(*this, false);
+}
+
+std::string database_url::text_with_password() const {
+  return serialise(*this, true);
 }
 
 database_url parse_database_url(std::string_view url) {

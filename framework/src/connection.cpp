@@ -13,7 +13,7 @@ connection connection::open(const plugin_registry& plugins, const database_url& 
   return connection(std::move(backend), std::move(session));
 }
 
-connection::connection(std::shared_ptr<const backend> backend,
+connection::connection(std::shared_ptr<const evstore::backend> backend,
                        std::unique_ptr<soci::session> session)
     : backend_(std::move(backend)), session_(std::move(session)) {}
 

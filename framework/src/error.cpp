@@ -18,6 +18,8 @@ const char* to_string(error_category category) noexcept {
       return "constraint";
     case error_category::database:
       return "database";
+    case error_category::migration:
+      return "migration";
   }
   return "unknown";
 }
@@ -79,5 +81,10 @@ constraint_violation::constraint_violation(const std::string& message, std::stri
                                            std::string backend)
     : error(error_category::constraint, message, std::move(native_code), std::move(backend)) {}
 constraint_violation::~constraint_violation() = default;
+
+migration_error::migration_error(const std::string& message, std::string native_code,
+                                 std::string backend)
+    : error(error_category::migration, message, std::move(native_code), std::move(backend)) {}
+migration_error::~migration_error() = default;
 
 }  // namespace evstore

@@ -3,8 +3,24 @@
 // The PostgreSQL backend, through soci_postgresql and libpq.
 
 #include <evstore/backend.hpp>
+#include <evstore/dialect.hpp>
 
 namespace evstore::postgresql {
+
+class postgresql_dialect final : public dialect {
+ public:
+  [[nodiscard]] std::vector<std::string> split_statements(std::string_view script) const override;
+  [[nodiscard]] std::string begin_write() const override;
+  [[nodiscard]] std::string create_history_table() const override;
+  [[nodiscard]] std::string now() const override;
+  [[nodiscard]] std::string timestamp_text(std::string_view column) const override;
+  [[nodiscard]] std::string table_exists(std::string_view table) const override;
+  [[nodiscard]] bool lock_migrations(soci::session& session,
+                                     std::chrono::milliseconds timeout) const override;
+  void unlock_migrations(soci::session& session) const override;
+  [[nodiscard]] std::optional<std::string> migration_lock_holder(
+      soci::session& session) const override;
+};
 
 class postgresql_backend final : public backend {
  public:
@@ -13,13 +29,21 @@ class postgresql_backend final : public backend {
   [[nodiscard]] std::unique_ptr<soci::session> open(const database_url& url,
                                                     const connect_options& options) const override;
   [[nodiscard]] std::string server_version(soci::session& session) const override;
+  [[nodiscard]] const dialect* sql_dialect() const override;
+  [[nodiscard]] std::vector<migration> migrations() const override;
   [[noreturn]] void rethrow_translated(std::exception_ptr failure,
                                        std::string_view context) const override;
+
+ private:
+  postgresql_dialect dialect_;
 };
 
 /// The libpq connection string for `url`: quoted keyword=value pairs, never a URI, since
 /// SOCI 4.0.3 mangles URIs (PITFALLS.md). The URL's parameters win over `options`.
 [[nodiscard]] std::string conninfo(const database_url& url, const connect_options& options);
+
+/// Rethrows `failure` as the evstore::error it maps to (what backend::rethrow_translated does).
+[[noreturn]] void rethrow_translated_error(std::exception_ptr failure, std::string_view context);
 
 /// The one mapping of SQLSTATE codes to evstore errors.
 [[noreturn]] void throw_for_sqlstate(const std::string& sqlstate, const std::string& message);

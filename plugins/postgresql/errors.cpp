@@ -43,6 +43,10 @@ void throw_for_sqlstate(const std::string& sqlstate, const std::string& message)
 
 void postgresql_backend::rethrow_translated(std::exception_ptr failure,
                                             std::string_view context) const {
+  rethrow_translated_error(failure, context);
+}
+
+void rethrow_translated_error(std::exception_ptr failure, std::string_view context) {
   try {
     std::rethrow_exception(failure);
   } catch (const evstore::error&) {

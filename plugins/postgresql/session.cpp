@@ -8,6 +8,7 @@
 #include <soci/soci.h>
 
 #include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
 
 #include <evstore/error.hpp>
 #include <evstore/redact.hpp>
@@ -47,6 +48,16 @@ std::string timeout_seconds(std::chrono::milliseconds timeout) {
   return std::to_string(std::max<long long>(seconds, 1));
 }
 
+// libpq prints NOTICEs (e.g. "relation already exists, skipping") on stderr by default;
+// they belong in the log, at debug level.
+void log_notice(void*, const char* message) {
+  std::string_view text(message);
+  while (!text.empty() && text.back() == '\n') {
+    text.remove_suffix(1);
+  }
+  spdlog::debug("postgresql: {}", text);
+}
+
 }  // namespace
 
 std::string conninfo(const database_url& url, const connect_options& options) {
@@ -81,7 +92,10 @@ std::string conninfo(const database_url& url, const connect_options& options) {
 std::unique_ptr<soci::session> postgresql_backend::open(const database_url& url,
                                                         const connect_options& options) const {
   try {
-    return std::make_unique<soci::session>(soci::postgresql, conninfo(url, options));
+    auto session = std::make_unique<soci::session>(soci::postgresql, conninfo(url, options));
+    auto* native = static_cast<soci::postgresql_session_backend*>(session->get_backend());
+    PQsetNoticeProcessor(native->conn_, &log_notice, nullptr);
+    return session;
   } catch (const std::exception& e) {
     // SOCI reports every connect failure as a plain soci_error without SQLSTATE (PITFALLS.md);
     // libpq's text may quote the connection string, so it is redacted.

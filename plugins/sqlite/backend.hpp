@@ -3,8 +3,24 @@
 // The SQLite backend: embedded databases in a file or in memory, through soci_sqlite3.
 
 #include <evstore/backend.hpp>
+#include <evstore/dialect.hpp>
 
 namespace evstore::sqlite {
+
+class sqlite_dialect final : public dialect {
+ public:
+  [[nodiscard]] std::vector<std::string> split_statements(std::string_view script) const override;
+  [[nodiscard]] std::string begin_write() const override;
+  [[nodiscard]] std::string create_history_table() const override;
+  [[nodiscard]] std::string now() const override;
+  [[nodiscard]] std::string timestamp_text(std::string_view column) const override;
+  [[nodiscard]] std::string table_exists(std::string_view table) const override;
+  [[nodiscard]] bool lock_migrations(soci::session& session,
+                                     std::chrono::milliseconds timeout) const override;
+  void unlock_migrations(soci::session& session) const override;
+  [[nodiscard]] std::optional<std::string> migration_lock_holder(
+      soci::session& session) const override;
+};
 
 class sqlite_backend final : public backend {
  public:
@@ -13,8 +29,13 @@ class sqlite_backend final : public backend {
   [[nodiscard]] std::unique_ptr<soci::session> open(const database_url& url,
                                                     const connect_options& options) const override;
   [[nodiscard]] std::string server_version(soci::session& session) const override;
+  [[nodiscard]] const dialect* sql_dialect() const override;
+  [[nodiscard]] std::vector<migration> migrations() const override;
   [[noreturn]] void rethrow_translated(std::exception_ptr failure,
                                        std::string_view context) const override;
+
+ private:
+  sqlite_dialect dialect_;
 };
 
 /// The name of a result code's primary code ("SQLITE_BUSY"), kept as an error's native code.

@@ -119,3 +119,33 @@ TEST(cli_sqlite, a_bad_flag_exits_2) {
   EXPECT_EQ(sandbox.run({"--no-such-flag", "ping"}).exit_code, 2);
   EXPECT_EQ(sandbox.run({}).exit_code, 2);
 }
+
+TEST(cli_sqlite, migrate_create_writes_numbered_pairs_for_every_dialect_folder) {
+  const cli_sandbox sandbox;
+  const auto first = sandbox.run({"migrate", "--migrations-dir", "app", "create", "add_tags"});
+  EXPECT_EQ(first.exit_code, 0) << first.err;
+  for (const std::string dialect : {"postgresql", "sqlite"}) {
+    EXPECT_TRUE(fs::exists(sandbox.dir.path() / "app" / dialect / "0001_add_tags.up.sql"));
+    EXPECT_TRUE(fs::exists(sandbox.dir.path() / "app" / dialect / "0001_add_tags.down.sql"));
+  }
+  const auto second = sandbox.run({"migrate", "--migrations-dir", "app", "create", "more"});
+  EXPECT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_TRUE(fs::exists(sandbox.dir.path() / "app" / "sqlite" / "0002_more.up.sql"));
+  EXPECT_EQ(sandbox.run({"migrate", "create", "Bad-Name"}).exit_code, 3);
+}
+
+TEST(cli_sqlite, migrate_up_status_and_down_run_on_the_default_database) {
+  const cli_sandbox sandbox;
+  EXPECT_EQ(sandbox.run({"migrate", "status", "--exit-code"}).exit_code, 8);
+  const auto up = sandbox.run({"migrate", "up"});
+  EXPECT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_NE(up.out.find("applied evstore:2 create_media"), std::string::npos) << up.out;
+  EXPECT_EQ(sandbox.run({"migrate", "status", "--exit-code"}).exit_code, 0);
+  const auto dry = sandbox.run({"migrate", "down", "--dry-run"});
+  EXPECT_NE(dry.out.find("DROP TABLE media"), std::string::npos) << dry.out;
+  EXPECT_EQ(sandbox.run({"migrate", "status", "--exit-code"}).exit_code, 0) << "dry run";
+  const auto down = sandbox.run({"migrate", "down", "--to", "0"});
+  EXPECT_EQ(down.exit_code, 0) << down.err;
+  EXPECT_NE(down.out.find("reverted evstore:1 create_events"), std::string::npos) << down.out;
+  EXPECT_EQ(sandbox.run({"migrate", "down", "--steps", "1", "--to", "0"}).exit_code, 2);
+}

@@ -285,6 +285,13 @@ TEST(database_url, parsing_redacted_gives_the_same_parts_with_stars_for_password
   }
 }
 
+TEST(database_url, text_with_password_parses_back_to_the_same_parts) {
+  for (const auto& [text, expected] : good_urls) {
+    SCOPED_TRACE(text);
+    EXPECT_EQ(parse_database_url(expected.text_with_password()), expected);
+  }
+}
+
 TEST(dotenv, parses_a_file_with_comments_blank_lines_and_crlf) {
   const std::string_view text =
       "# settings\r\n"

@@ -16,7 +16,9 @@
 #include <vector>
 
 #include "evstore/config.hpp"
+#include "evstore/dialect.hpp"
 #include "evstore/export.hpp"
+#include "evstore/migration.hpp"
 
 namespace soci {
 class session;
@@ -57,6 +59,14 @@ class EVSTORE_API backend {
   /// The server's (or the embedded library's) version, e.g. "15.18" or "3.40.1".
   /// @throws the evstore::error the failure maps to.
   [[nodiscard]] virtual std::string server_version(soci::session& session) const = 0;
+
+  /// The backend's SQL dialect, or nullptr for a backend that is not SQL (it then cannot
+  /// run migrations or the core's generic repositories).
+  [[nodiscard]] virtual const dialect* sql_dialect() const = 0;
+
+  /// The backend's built-in schema migrations, in version order (scope "evstore"); their
+  /// sources live in the repository's migrations/<backend>/ and are embedded at build time.
+  [[nodiscard]] virtual std::vector<migration> migrations() const = 0;
 
   /// Rethrows `failure` (typically a soci::soci_error caught around a statement) as the
   /// evstore::error its native code maps to, with `context` (what was being done) in the

@@ -45,6 +45,10 @@ struct EVSTORE_API database_url {
   /// The URL with any password replaced by `***`: safe to log and show.
   [[nodiscard]] std::string redacted() const;
 
+  /// The URL with its password, percent-encoded, parsing back to the same fields: for handing
+  /// to another program or connection, never for a log, a message or an output.
+  [[nodiscard]] std::string text_with_password() const;
+
   friend bool operator==(const database_url&, const database_url&) = default;
 };
 

@@ -33,6 +33,9 @@ class EVSTORE_API connection {
   connection& operator=(connection&&) noexcept;
   ~connection();
 
+  /// The backend serving this connection.
+  [[nodiscard]] const evstore::backend& backend() const noexcept { return *backend_; }
+
   /// The name of the backend serving this connection.
   [[nodiscard]] std::string backend_name() const;
 
@@ -51,9 +54,10 @@ class EVSTORE_API connection {
   [[nodiscard]] soci::session& session() noexcept { return *session_; }
 
  private:
-  connection(std::shared_ptr<const backend> backend, std::unique_ptr<soci::session> session);
+  connection(std::shared_ptr<const evstore::backend> backend,
+             std::unique_ptr<soci::session> session);
 
-  std::shared_ptr<const backend> backend_;
+  std::shared_ptr<const evstore::backend> backend_;
   std::unique_ptr<soci::session> session_;
 };
 

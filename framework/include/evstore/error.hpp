@@ -22,6 +22,7 @@ enum class error_category : std::uint8_t {
   transient,   ///< a retry may succeed: serialization failure, deadlock, busy database
   constraint,  ///< a constraint of the schema refused the data
   database,    ///< any other failure the database reported
+  migration,   ///< a migration failed, drifted, or could not take the lock
 };
 
 /// The readable name of a category ("config", "plugin", ...).
@@ -106,6 +107,16 @@ class EVSTORE_API constraint_violation : public error {
  public:
   constraint_violation(const std::string& message, std::string native_code, std::string backend);
   ~constraint_violation() override;
+};
+
+/// A migration could not be applied or reverted, a file changed after it was applied, or the
+/// migration lock could not be had. The message names the migration and its file; when a
+/// statement failed, the statement and the database's message.
+class EVSTORE_API migration_error : public error {
+ public:
+  explicit migration_error(const std::string& message, std::string native_code = {},
+                           std::string backend = {});
+  ~migration_error() override;
 };
 
 }  // namespace evstore

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <vector>
 
 #include <soci/version.h>
 
@@ -67,6 +68,14 @@ struct evstore_plugin_descriptor {
 /// The type of the entry point.
 typedef const evstore_plugin_descriptor*(evstore_plugin_entry)();
 }
+
+namespace evstore {
+
+/// The migration files embedded in this plugin by `evstore_add_plugin(... MIGRATIONS ...)`
+/// (none when it names none). Defined by the generated source, one per plugin.
+std::vector<migration_file> plugin_migration_files();
+
+}  // namespace evstore
 
 namespace evstore::detail {
 

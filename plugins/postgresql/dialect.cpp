@@ -1,0 +1,211 @@
+// PostgreSQL's SQL dialect.
+
+#include <cctype>
+#include <thread>
+
+#include <soci/soci.h>
+
+#include <spdlog/fmt/fmt.h>
+
+#include "backend.hpp"
+
+namespace evstore::postgresql {
+namespace {
+
+// The advisory lock key of evstore's migrations ("evstoreM"); per database, like the lock.
+constexpr long long migration_lock_key = 0x657673746f72654d;
+constexpr auto lock_poll_interval = std::chrono::milliseconds(50);
+
+// Splits on ';' outside of string literals ('...', E'...' with backslash escapes), quoted
+// identifiers, comments (-- and nested /* */) and dollar quotes ($$...$$, $tag$...$tag$).
+class statement_scanner {
+ public:
+  explicit statement_scanner(std::string_view script) : script_(script) {}
+
+  std::vector<std::string> split() {
+    while (at_ < script_.size()) {
+      const char c = script_[at_];
+      if (c == ';') {
+        finish_statement();
+        ++at_;
+        start_ = at_;
+      } else if (c == '\'') {
+        const bool escapes = at_ > 0 && (script_[at_ - 1] == 'E' || script_[at_ - 1] == 'e');
+        skip_quoted('\'', escapes);
+      } else if (c == '"') {
+        skip_quoted('"', false);
+      } else if (script_.substr(at_, 2) == "--") {
+        const auto end = script_.find('\n', at_);
+        at_ = end == std::string_view::npos ? script_.size() : end + 1;
+      } else if (script_.substr(at_, 2) == "/*") {
+        skip_block_comment();
+      } else if (c == '$' && skip_dollar_quote()) {
+        has_content_ = true;
+      } else {
+        has_content_ = has_content_ || std::isspace(static_cast<unsigned char>(c)) == 0;
+        ++at_;
+      }
+    }
+    finish_statement();
+    return statements_;
+  }
+
+ private:
+  void finish_statement() {
+    if (has_content_) {
+      auto statement = script_.substr(start_, at_ - start_);
+      while (std::isspace(static_cast<unsigned char>(statement.front())) != 0) {
+        statement.remove_prefix(1);
+      }
+      while (std::isspace(static_cast<unsigned char>(statement.back())) != 0) {
+        statement.remove_suffix(1);
+      }
+      statements_.emplace_back(statement);
+    }
+    has_content_ = false;
+  }
+
+  void skip_quoted(char quote, bool backslash_escapes) {
+    has_content_ = true;
+    ++at_;
+    while (at_ < script_.size()) {
+      const char c = script_[at_++];
+      if (backslash_escapes && c == '\\') {
+        ++at_;
+      } else if (c == quote) {
+        if (at_ < script_.size() && script_[at_] == quote) {
+          ++at_;  // a doubled quote stands for itself
+        } else {
+          return;
+        }
+      }
+    }
+  }
+
+  void skip_block_comment() {
+    int depth = 0;
+    while (at_ < script_.size()) {
+      if (script_.substr(at_, 2) == "/*") {
+        ++depth;
+        at_ += 2;
+      } else if (script_.substr(at_, 2) == "*/") {
+        at_ += 2;
+        if (--depth == 0) {
+          return;
+        }
+      } else {
+        ++at_;
+      }
+    }
+  }
+
+  // At a '$': skips a whole dollar-quoted string and returns true, or returns false when the
+  // '$' does not open one (a positional parameter such as $1).
+  bool skip_dollar_quote() {
+    auto end = at_ + 1;
+    while (end < script_.size() &&
+           (std::isalnum(static_cast<unsigned char>(script_[end])) != 0 || script_[end] == '_')) {
+      ++end;
+    }
+    if (end >= script_.size() || script_[end] != '$' ||
+        std::isdigit(static_cast<unsigned char>(script_[at_ + 1])) != 0) {
+      return false;
+    }
+    const auto tag = script_.substr(at_, end - at_ + 1);
+    const auto close = script_.find(tag, end + 1);
+    at_ = close == std::string_view::npos ? script_.size() : close + tag.size();
+    return true;
+  }
+
+  std::string_view script_;
+  std::size_t at_ = 0;
+  std::size_t start_ = 0;
+  bool has_content_ = false;
+  std::vector<std::string> statements_;
+};
+
+}  // namespace
+
+std::vector<std::string> postgresql_dialect::split_statements(std::string_view script) const {
+  return statement_scanner(script).split();
+}
+
+std::string postgresql_dialect::begin_write() const {
+  return "BEGIN";
+}
+
+std::string postgresql_dialect::create_history_table() const {
+  return "CREATE TABLE IF NOT EXISTS evstore_schema_migrations ("
+         "scope text NOT NULL, version bigint NOT NULL, name text NOT NULL, "
+         "checksum text NOT NULL, applied_at timestamptz NOT NULL, execution_ms bigint NOT NULL, "
+         "applied_by text NOT NULL, rehashed_from text, PRIMARY KEY (scope, version))";
+}
+
+std::string postgresql_dialect::now() const {
+  return "now()";
+}
+
+std::string postgresql_dialect::timestamp_text(std::string_view column) const {
+  return fmt::format(R"(to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))", column);
+}
+
+std::string postgresql_dialect::table_exists(std::string_view table) const {
+  return fmt::format("SELECT CASE WHEN to_regclass('{}') IS NULL THEN 0 ELSE 1 END", table);
+}
+
+bool postgresql_dialect::lock_migrations(soci::session& session,
+                                         std::chrono::milliseconds timeout) const {
+  // Polling pg_try_advisory_lock bounds the wait exactly, whatever lock_timeout says. A session
+  // lock, released by unlock_migrations or when the session ends (a crashed migrator).
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  try {
+    for (;;) {
+      int locked = 0;
+      session << fmt::format("SELECT CASE WHEN pg_try_advisory_lock({}) THEN 1 ELSE 0 END",
+                             migration_lock_key),
+          soci::into(locked);
+      if (locked != 0) {
+        return true;
+      }
+      if (std::chrono::steady_clock::now() + lock_poll_interval > deadline) {
+        return false;
+      }
+      std::this_thread::sleep_for(lock_poll_interval);
+    }
+  } catch (...) {
+    rethrow_translated_error(std::current_exception(), "taking the migration lock");
+  }
+}
+
+void postgresql_dialect::unlock_migrations(soci::session& session) const {
+  try {
+    session << fmt::format("SELECT pg_advisory_unlock({})", migration_lock_key);
+  } catch (...) {
+    rethrow_translated_error(std::current_exception(), "releasing the migration lock");
+  }
+}
+
+std::optional<std::string> postgresql_dialect::migration_lock_holder(soci::session& session) const {
+  // A bigint advisory key shows in pg_locks as classid (high half), objid (low half),
+  // objsubid 1.
+  const auto high = static_cast<unsigned long long>(migration_lock_key) >> 32;
+  const auto low = static_cast<unsigned long long>(migration_lock_key) & 0xFFFFFFFFULL;
+  try {
+    std::string holder;
+    soci::indicator found = soci::i_null;
+    session << fmt::format(
+        "SELECT format('pid %s, application \"%s\", user %s, connected since %s', a.pid, "
+        "a.application_name, a.usename, date_trunc('second', a.backend_start)) "
+        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {} AND l.objid = {} "
+        "AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database "
+        "WHERE datname = current_database())",
+        high, low),
+        soci::into(holder, found);
+    return found == soci::i_ok ? std::optional(holder) : std::nullopt;
+  } catch (...) {
+    rethrow_translated_error(std::current_exception(), "looking up the migration lock holder");
+  }
+}
+
+}  // namespace evstore::postgresql
