@@ -11,6 +11,8 @@
 #include "evstore/error.hpp"
 #include "evstore/redact.hpp"
 
+#include "ascii.hpp"
+
 namespace evstore {
 
 namespace {
@@ -45,19 +47,6 @@ struct piece {
   }
 };
 
-int hex_value(char c) {
-  if (is_ascii_digit(c)) {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 // @param where names the part for the error message, never its text.
 std::string percent_decode(piece part, std::string_view where) {
   std::string decoded;
@@ -67,8 +56,8 @@ std::string percent_decode(piece part, std::string_view where) {
       decoded += part.text[i];
       continue;
     }
-    const int high = i + 1 < part.text.size() ? hex_value(part.text[i + 1]) : -1;
-    const int low = i + 2 < part.text.size() ? hex_value(part.text[i + 2]) : -1;
+    const int high = i + 1 < part.text.size() ? detail::hex_value(part.text[i + 1]) : -1;
+    const int low = i + 2 < part.text.size() ? detail::hex_value(part.text[i + 2]) : -1;
     if (high < 0 || low < 0) {
       fail_at(part.position + i, "malformed percent-encoding in " + std::string(where));
     }

@@ -20,6 +20,12 @@ const char* to_string(error_category category) noexcept {
       return "database";
     case error_category::migration:
       return "migration";
+    case error_category::validation:
+      return "validation";
+    case error_category::timeout:
+      return "timeout";
+    case error_category::conflict:
+      return "conflict";
   }
   return "unknown";
 }
@@ -86,5 +92,19 @@ migration_error::migration_error(const std::string& message, std::string native_
                                  std::string backend)
     : error(error_category::migration, message, std::move(native_code), std::move(backend)) {}
 migration_error::~migration_error() = default;
+
+validation_error::validation_error(std::string field, const std::string& message)
+    : error(error_category::validation, message), field_(std::move(field)) {}
+validation_error::~validation_error() = default;
+
+timeout_error::timeout_error(const std::string& message)
+    : error(error_category::timeout, message) {}
+timeout_error::~timeout_error() = default;
+
+pool_timeout::pool_timeout(const std::string& message) : timeout_error(message) {}
+pool_timeout::~pool_timeout() = default;
+
+conflict::conflict(const std::string& message) : error(error_category::conflict, message) {}
+conflict::~conflict() = default;
 
 }  // namespace evstore

@@ -427,7 +427,7 @@ std::optional<migration_step> migrator::run(const known_migration& target, bool 
     connection_.execute(dialect_.begin_write());
     if (already_done()) {
       rollback();
-      spdlog::info("{}: done by another migrator meanwhile", what);
+      spdlog::debug("{}: done by another migrator meanwhile", what);
       return std::nullopt;
     }
   }
@@ -476,7 +476,7 @@ std::optional<migration_step> migrator::run(const known_migration& target, bool 
         fmt::format("{}: recording it in the history failed: {}", what, failure.message),
         failure.native_code, backend.name());
   }
-  spdlog::info("{}: {} statement(s) in {} ms", what, step.statements.size(), step.took.count());
+  spdlog::debug("{}: {} statement(s) in {} ms", what, step.statements.size(), step.took.count());
   return step;
 }
 

@@ -153,6 +153,47 @@ std::string postgresql_dialect::table_exists(std::string_view table) const {
   return fmt::format("SELECT CASE WHEN to_regclass('{}') IS NULL THEN 0 ELSE 1 END", table);
 }
 
+std::string postgresql_dialect::timestamp_from_micros(std::string_view param) const {
+  // Interval input is exact for every year; multiplying an interval goes through float8.
+  return fmt::format("(TIMESTAMPTZ 'epoch' + CAST({} || ' microseconds' AS interval))", param);
+}
+
+std::string postgresql_dialect::micros_from_timestamp(std::string_view column) const {
+  // EXTRACT returns numeric (exact) since PostgreSQL 14.
+  return fmt::format("CAST(EXTRACT(EPOCH FROM {}) * 1000000 AS bigint)", column);
+}
+
+std::string postgresql_dialect::uuid_from_text(std::string_view param) const {
+  return fmt::format("CAST({} AS uuid)", param);
+}
+
+std::string postgresql_dialect::text_from_uuid(std::string_view column) const {
+  return fmt::format("CAST({} AS text)", column);
+}
+
+std::string postgresql_dialect::json_from_text(std::string_view param) const {
+  return fmt::format("CAST({} AS jsonb)", param);
+}
+
+std::string postgresql_dialect::text_from_json(std::string_view column) const {
+  return fmt::format("CAST({} AS text)", column);
+}
+
+std::string postgresql_dialect::json_contains(std::string_view column,
+                                              std::string_view param) const {
+  return fmt::format("{} @> CAST({} AS jsonb)", column, param);
+}
+
+std::string postgresql_dialect::contains_ignoring_case(std::string_view column,
+                                                       std::string_view param) const {
+  // strpos matches literally: no LIKE wildcards to escape.
+  return fmt::format("strpos(lower({}), lower({})) > 0", column, param);
+}
+
+std::string postgresql_dialect::skip_locked_rows() const {
+  return " FOR UPDATE SKIP LOCKED";
+}
+
 bool postgresql_dialect::lock_migrations(soci::session& session,
                                          std::chrono::milliseconds timeout) const {
   // Polling pg_try_advisory_lock bounds the wait exactly, whatever lock_timeout says. A session

@@ -116,6 +116,10 @@ std::unique_ptr<soci::session> postgresql_backend::open(const database_url& url,
   }
 }
 
+bool postgresql_backend::single_connection_database(const database_url&) const {
+  return false;
+}
+
 std::string postgresql_backend::server_version(soci::session& session) const {
   try {
     std::string version;

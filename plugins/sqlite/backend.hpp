@@ -15,6 +15,17 @@ class sqlite_dialect final : public dialect {
   [[nodiscard]] std::string now() const override;
   [[nodiscard]] std::string timestamp_text(std::string_view column) const override;
   [[nodiscard]] std::string table_exists(std::string_view table) const override;
+  [[nodiscard]] std::string timestamp_from_micros(std::string_view param) const override;
+  [[nodiscard]] std::string micros_from_timestamp(std::string_view column) const override;
+  [[nodiscard]] std::string uuid_from_text(std::string_view param) const override;
+  [[nodiscard]] std::string text_from_uuid(std::string_view column) const override;
+  [[nodiscard]] std::string json_from_text(std::string_view param) const override;
+  [[nodiscard]] std::string text_from_json(std::string_view column) const override;
+  [[nodiscard]] std::string json_contains(std::string_view column,
+                                          std::string_view param) const override;
+  [[nodiscard]] std::string contains_ignoring_case(std::string_view column,
+                                                   std::string_view param) const override;
+  [[nodiscard]] std::string skip_locked_rows() const override;
   [[nodiscard]] bool lock_migrations(soci::session& session,
                                      std::chrono::milliseconds timeout) const override;
   void unlock_migrations(soci::session& session) const override;
@@ -28,6 +39,7 @@ class sqlite_backend final : public backend {
   [[nodiscard]] std::vector<std::string> schemes() const override;
   [[nodiscard]] std::unique_ptr<soci::session> open(const database_url& url,
                                                     const connect_options& options) const override;
+  [[nodiscard]] bool single_connection_database(const database_url& url) const override;
   [[nodiscard]] std::string server_version(soci::session& session) const override;
   [[nodiscard]] const dialect* sql_dialect() const override;
   [[nodiscard]] std::vector<migration> migrations() const override;
@@ -37,6 +49,9 @@ class sqlite_backend final : public backend {
  private:
   sqlite_dialect dialect_;
 };
+
+/// Adds evstore's SQL functions (evstore_json_contains) to a new connection.
+void register_functions(soci::session& session);
 
 /// The name of a result code's primary code ("SQLITE_BUSY"), kept as an error's native code.
 [[nodiscard]] std::string result_code_name(int code);

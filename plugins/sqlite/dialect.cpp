@@ -93,6 +93,47 @@ std::string sqlite_dialect::table_exists(std::string_view table) const {
                      table);
 }
 
+std::string sqlite_dialect::timestamp_from_micros(std::string_view param) const {
+  return std::string(param);
+}
+
+std::string sqlite_dialect::micros_from_timestamp(std::string_view column) const {
+  return std::string(column);
+}
+
+std::string sqlite_dialect::uuid_from_text(std::string_view param) const {
+  return std::string(param);
+}
+
+std::string sqlite_dialect::text_from_uuid(std::string_view column) const {
+  return std::string(column);
+}
+
+std::string sqlite_dialect::json_from_text(std::string_view param) const {
+  // json() stores the minified text, as jsonb normalises on PostgreSQL.
+  return fmt::format("json({})", param);
+}
+
+std::string sqlite_dialect::text_from_json(std::string_view column) const {
+  return std::string(column);
+}
+
+std::string sqlite_dialect::json_contains(std::string_view column, std::string_view param) const {
+  // A function this plugin registers on every connection (json_functions.cpp).
+  return fmt::format("evstore_json_contains({}, {})", column, param);
+}
+
+std::string sqlite_dialect::contains_ignoring_case(std::string_view column,
+                                                   std::string_view param) const {
+  // instr matches literally. SQLite's lower() folds ASCII letters only (docs/api.md).
+  return fmt::format("instr(lower({}), lower({})) > 0", column, param);
+}
+
+std::string sqlite_dialect::skip_locked_rows() const {
+  // A claim runs in a BEGIN IMMEDIATE transaction: claimers take turns.
+  return {};
+}
+
 bool sqlite_dialect::lock_migrations(soci::session&, std::chrono::milliseconds) const {
   // Each migration runs in a BEGIN IMMEDIATE transaction that re-checks the history: the
   // database's write lock serialises migrators, and the busy timeout bounds the wait.

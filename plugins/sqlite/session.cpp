@@ -39,6 +39,7 @@ void check_no_params(const database_url& url) {
 void configure(soci::session& session, const std::string& path, const connect_options& options) {
   session << fmt::format("PRAGMA busy_timeout = {}", options.busy_timeout.count());
   session << "PRAGMA foreign_keys = ON";
+  register_functions(session);
   if (path != memory_database) {
     std::string mode;
     session << "PRAGMA journal_mode = WAL", soci::into(mode);
@@ -65,6 +66,10 @@ std::unique_ptr<soci::session> sqlite_backend::open(const database_url& url,
     throw connection_error(fmt::format("sqlite: cannot open {}: {}", url.database, e.what()), "",
                            "sqlite");
   }
+}
+
+bool sqlite_backend::single_connection_database(const database_url& url) const {
+  return url.database == memory_database;
 }
 
 std::string sqlite_backend::server_version(soci::session& session) const {

@@ -56,6 +56,11 @@ class EVSTORE_API backend {
   [[nodiscard]] virtual std::unique_ptr<soci::session> open(
       const database_url& url, const connect_options& options) const = 0;
 
+  /// Whether the database at `url` lives only as long as its one connection (an in-memory
+  /// SQLite database: every connection would be a database of its own). A store then keeps
+  /// exactly one connection open for its whole life.
+  [[nodiscard]] virtual bool single_connection_database(const database_url& url) const = 0;
+
   /// The server's (or the embedded library's) version, e.g. "15.18" or "3.40.1".
   /// @throws the evstore::error the failure maps to.
   [[nodiscard]] virtual std::string server_version(soci::session& session) const = 0;

@@ -53,6 +53,35 @@ class EVSTORE_API dialect {
   /// `table` is one of evstore's own table names, never user input.
   [[nodiscard]] virtual std::string table_exists(std::string_view table) const = 0;
 
+  // The repositories' SQL. Each `param` is a bound name such as ":start_time"; each `column` a
+  // column or expression. Values cross the boundary as text (UUIDs, JSON) and as 64-bit
+  // integers of microseconds since the Unix epoch (timestamps), exact for years 1 to 9999.
+
+  /// An expression of the timestamp column type from a bound integer of microseconds.
+  [[nodiscard]] virtual std::string timestamp_from_micros(std::string_view param) const = 0;
+  /// An integer expression of microseconds since the epoch from a timestamp column.
+  [[nodiscard]] virtual std::string micros_from_timestamp(std::string_view column) const = 0;
+  /// An expression of the UUID column type from bound text.
+  [[nodiscard]] virtual std::string uuid_from_text(std::string_view param) const = 0;
+  /// A text expression of a UUID column, lower case.
+  [[nodiscard]] virtual std::string text_from_uuid(std::string_view column) const = 0;
+  /// An expression of the JSON column type from bound JSON text.
+  [[nodiscard]] virtual std::string json_from_text(std::string_view param) const = 0;
+  /// A text expression of a JSON column.
+  [[nodiscard]] virtual std::string text_from_json(std::string_view column) const = 0;
+  /// A condition: the JSON document in `column` contains the bound JSON `param`, with
+  /// PostgreSQL's jsonb @> semantics (objects by subset, arrays by element, scalars by value).
+  [[nodiscard]] virtual std::string json_contains(std::string_view column,
+                                                  std::string_view param) const = 0;
+  /// A condition: the text in `column` contains the bound text `param`, ignoring case, with
+  /// every character matched literally (no wildcards).
+  [[nodiscard]] virtual std::string contains_ignoring_case(std::string_view column,
+                                                           std::string_view param) const = 0;
+  /// Appended to a SELECT that picks rows to claim: makes concurrent claimers skip each
+  /// other's rows ("FOR UPDATE SKIP LOCKED"), or empty where write transactions already
+  /// serialise claimers (SQLite).
+  [[nodiscard]] virtual std::string skip_locked_rows() const = 0;
+
   /// Takes the cross-process migration lock for this database, waiting at most `timeout`.
   /// Returns false when it could not be had in time. A backend whose write transactions
   /// already serialise migrators (SQLite) may return true without locking.

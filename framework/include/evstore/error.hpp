@@ -23,6 +23,9 @@ enum class error_category : std::uint8_t {
   constraint,  ///< a constraint of the schema refused the data
   database,    ///< any other failure the database reported
   migration,   ///< a migration failed, drifted, or could not take the lock
+  validation,  ///< a value broke a rule of the data model; nothing was sent to the database
+  timeout,     ///< a deadline passed: no pooled connection in time, a statement too slow
+  conflict,    ///< optimistic concurrency: the row changed since it was read
 };
 
 /// The readable name of a category ("config", "plugin", ...).
@@ -117,6 +120,40 @@ class EVSTORE_API migration_error : public error {
   explicit migration_error(const std::string& message, std::string native_code = {},
                            std::string backend = {});
   ~migration_error() override;
+};
+
+/// A value broke a rule of the data model, caught before any SQL ran. The message names the
+/// field and the rule.
+class EVSTORE_API validation_error : public error {
+ public:
+  validation_error(std::string field, const std::string& message);
+  ~validation_error() override;
+  /// The field at fault, e.g. "title", "coordinates.latitude", "cursor".
+  [[nodiscard]] const std::string& field() const noexcept { return field_; }
+
+ private:
+  std::string field_;
+};
+
+/// A deadline passed.
+class EVSTORE_API timeout_error : public error {
+ public:
+  explicit timeout_error(const std::string& message);
+  ~timeout_error() override;
+};
+
+/// No pooled connection became free within the acquire timeout.
+class EVSTORE_API pool_timeout : public timeout_error {
+ public:
+  explicit pool_timeout(const std::string& message);
+  ~pool_timeout() override;
+};
+
+/// The row changed since it was read (its version moved on): re-read and retry the change.
+class EVSTORE_API conflict : public error {
+ public:
+  explicit conflict(const std::string& message);
+  ~conflict() override;
 };
 
 }  // namespace evstore

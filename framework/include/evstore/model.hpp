@@ -72,74 +72,74 @@ struct geo_point {
 
 /// An event as stored.
 struct event {
-  uuid id;
-  std::string title;  ///< 1..500 characters
-  std::optional<std::string> description;
+  uuid id{};
+  std::string title{};  ///< 1..500 characters
+  std::optional<std::string> description{};
   event_status status = event_status::draft;
-  timestamp start_time;
-  std::optional<timestamp> end_time;  ///< >= start_time
-  std::optional<std::string> location_name;
-  std::optional<geo_point> coordinates;
+  timestamp start_time{};
+  std::optional<timestamp> end_time{};  ///< >= start_time
+  std::optional<std::string> location_name{};
+  std::optional<geo_point> coordinates{};
   nlohmann::json metadata = nlohmann::json::object();  ///< always a JSON object
-  timestamp created_at;
-  timestamp updated_at;
+  timestamp created_at{};
+  timestamp updated_at{};
   std::int64_t version = 0;  ///< starts at 1, +1 on every update
   friend bool operator==(const event&, const event&) = default;
 };
 
 /// What a caller gives to create an event.
 struct new_event {
-  std::optional<uuid> id;  ///< a UUIDv7 is made when absent
-  std::string title;
-  std::optional<std::string> description;
+  std::optional<uuid> id{};  ///< a UUIDv7 is made when absent
+  std::string title{};
+  std::optional<std::string> description{};
   event_status status = event_status::draft;
-  timestamp start_time;
-  std::optional<timestamp> end_time;
-  std::optional<std::string> location_name;
-  std::optional<geo_point> coordinates;
+  timestamp start_time{};
+  std::optional<timestamp> end_time{};
+  std::optional<std::string> location_name{};
+  std::optional<geo_point> coordinates{};
   nlohmann::json metadata = nlohmann::json::object();
 };
 
 /// A partial update: only the fields that hold a value change. For a nullable field, an
 /// engaged empty optional (`std::optional<std::string>{}` inside) sets it to null.
 struct event_patch {
-  std::optional<std::string> title;
-  std::optional<std::optional<std::string>> description;
-  std::optional<event_status> status;
-  std::optional<timestamp> start_time;
-  std::optional<std::optional<timestamp>> end_time;
-  std::optional<std::optional<std::string>> location_name;
-  std::optional<std::optional<geo_point>> coordinates;
-  std::optional<nlohmann::json> metadata;
+  std::optional<std::string> title{};
+  std::optional<std::optional<std::string>> description{};
+  std::optional<event_status> status{};
+  std::optional<timestamp> start_time{};
+  std::optional<std::optional<timestamp>> end_time{};
+  std::optional<std::optional<std::string>> location_name{};
+  std::optional<std::optional<geo_point>> coordinates{};
+  std::optional<nlohmann::json> metadata{};
 };
 
 /// A media item as stored.
 struct media {
-  uuid id;
-  uuid event_id;
+  uuid id{};
+  uuid event_id{};
   media_kind kind = media_kind::image;
-  std::string uri;  ///< 1..2048 characters
-  std::optional<std::string> mime_type;
-  std::optional<std::int64_t> size_bytes;  ///< >= 0
-  std::optional<std::string> checksum;
-  timestamp captured_at;
+  std::string uri{};  ///< 1..2048 characters
+  std::optional<std::string> mime_type{};
+  std::optional<std::int64_t> size_bytes{};  ///< >= 0
+  std::optional<std::string> checksum{};
+  timestamp captured_at{};
   media_status status = media_status::pending;
   nlohmann::json metadata = nlohmann::json::object();
-  timestamp created_at;
-  timestamp updated_at;
+  timestamp created_at{};
+  timestamp updated_at{};
   friend bool operator==(const media&, const media&) = default;
 };
 
 /// What a caller gives to add a media item.
 struct new_media {
-  std::optional<uuid> id;  ///< a UUIDv7 is made when absent
-  uuid event_id;
+  std::optional<uuid> id{};  ///< a UUIDv7 is made when absent
+  uuid event_id{};
   media_kind kind = media_kind::image;
-  std::string uri;
-  std::optional<std::string> mime_type;
-  std::optional<std::int64_t> size_bytes;
-  std::optional<std::string> checksum;
-  timestamp captured_at;
+  std::string uri{};
+  std::optional<std::string> mime_type{};
+  std::optional<std::int64_t> size_bytes{};
+  std::optional<std::string> checksum{};
+  timestamp captured_at{};
   media_status status = media_status::pending;
   nlohmann::json metadata = nlohmann::json::object();
 };

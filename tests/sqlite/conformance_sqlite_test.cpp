@@ -1,4 +1,4 @@
-// The migration conformance suite on SQLite, and what only SQLite does.
+// The conformance suites (migrations, repositories) on SQLite, and what only SQLite does.
 
 #include <fstream>
 
@@ -9,6 +9,7 @@
 
 #include "migrator_suite.hpp"
 #include "process.hpp"
+#include "repository_suite.hpp"
 
 namespace {
 
@@ -25,10 +26,14 @@ class sqlite_file final : public evstore::conformance::database_handle {
 }  // namespace
 
 using evstore::conformance::migrator_conformance;
+using evstore::conformance::repository_conformance;
 
-INSTANTIATE_TEST_SUITE_P(sqlite, migrator_conformance,
-                         ::testing::Values(evstore::conformance::backend_context{
-                             "sqlite", [] { return std::make_unique<sqlite_file>(); }}),
+const evstore::conformance::backend_context sqlite_context{
+    "sqlite", [] { return std::make_unique<sqlite_file>(); }};
+
+INSTANTIATE_TEST_SUITE_P(sqlite, migrator_conformance, ::testing::Values(sqlite_context),
+                         [](const auto& param_info) { return param_info.param.name; });
+INSTANTIATE_TEST_SUITE_P(sqlite, repository_conformance, ::testing::Values(sqlite_context),
                          [](const auto& param_info) { return param_info.param.name; });
 
 TEST(sqlite_migrator, a_no_transaction_migration_runs_statements_that_refuse_a_transaction) {

@@ -1,5 +1,5 @@
-// The migration conformance suite on PostgreSQL, and what only PostgreSQL does: the advisory
-// lock with its timeout and holder, and statements that refuse a transaction.
+// The conformance suites (migrations, repositories) on PostgreSQL, and what only PostgreSQL does:
+// the advisory lock with its timeout and holder, and statements that refuse a transaction.
 
 #include <fstream>
 
@@ -12,6 +12,7 @@
 #include "fresh_database.hpp"
 #include "migrator_suite.hpp"
 #include "process.hpp"
+#include "repository_suite.hpp"
 
 namespace {
 
@@ -31,10 +32,14 @@ evstore::connection open(const evstore::conformance::database_handle& database) 
 }  // namespace
 
 using evstore::conformance::migrator_conformance;
+using evstore::conformance::repository_conformance;
 
-INSTANTIATE_TEST_SUITE_P(postgresql, migrator_conformance,
-                         ::testing::Values(evstore::conformance::backend_context{
-                             "postgresql", [] { return std::make_unique<postgresql_database>(); }}),
+const evstore::conformance::backend_context postgresql_context{
+    "postgresql", [] { return std::make_unique<postgresql_database>(); }};
+
+INSTANTIATE_TEST_SUITE_P(postgresql, migrator_conformance, ::testing::Values(postgresql_context),
+                         [](const auto& param_info) { return param_info.param.name; });
+INSTANTIATE_TEST_SUITE_P(postgresql, repository_conformance, ::testing::Values(postgresql_context),
                          [](const auto& param_info) { return param_info.param.name; });
 
 TEST(postgresql_migrator, waits_for_the_lock_then_names_its_holder_when_it_times_out) {

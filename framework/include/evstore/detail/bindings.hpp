@@ -1,0 +1,44 @@
+#pragma once
+
+// Internal: values bound to a dynamically built statement. SOCI reads a bound value when the
+// statement executes, so each lives here, at a stable address, until then.
+
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <soci/soci.h>
+
+namespace evstore::detail {
+
+class bindings {
+ public:
+  /// Each returns the placeholder (":p3") to put in the SQL.
+  std::string text(std::string value);
+  std::string optional_text(std::optional<std::string> value);
+  std::string integer(long long value);
+  std::string optional_integer(std::optional<long long> value);
+  std::string real(double value);
+  std::string optional_real(std::optional<double> value);
+
+  /// Adds every value to `statement` (before it is prepared).
+  void bind_to(soci::statement& statement);
+
+ private:
+  template <typename T>
+  std::string add(std::deque<T>& values, T value, soci::indicator indicator);
+
+  struct binding {
+    enum class kind { text, integer, real } type;
+    std::size_t index;
+    std::string name;
+  };
+  std::deque<std::string> texts_;
+  std::deque<long long> integers_;
+  std::deque<double> reals_;
+  std::deque<soci::indicator> indicators_;
+  std::vector<binding> order_;
+};
+
+}  // namespace evstore::detail

@@ -1,0 +1,128 @@
+#pragma once
+
+/// @file
+/// The store: the entry point of the library. It owns the connection pool of one database and
+/// hands out repositories and transactions. Thread-safe.
+///
+///     auto store = evstore::store::open(evstore::config::load(".").database());
+///     auto event = store->events().create({.title = "Launch", .start_time = now});
+///     store->transaction([&](evstore::transaction& tx) {
+///       auto e = tx.events().create(...);
+///       tx.media().add({.event_id = e.id, ...});
+///     });
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "evstore/backend.hpp"
+#include "evstore/config.hpp"
+#include "evstore/export.hpp"
+#include "evstore/migrator.hpp"
+#include "evstore/pool.hpp"
+#include "evstore/repositories.hpp"
+#include "evstore/validation.hpp"
+
+namespace evstore {
+
+/// How often and how long a unit of work is retried after a retryable failure.
+struct retry_policy {
+  int max_attempts = 5;                                        ///< 1 disables retries
+  std::chrono::milliseconds budget{std::chrono::seconds(10)};  ///< total time for all attempts
+  std::chrono::milliseconds base_delay{10};  ///< doubles each attempt, full jitter
+  std::chrono::milliseconds max_delay{1000};
+};
+
+struct store_options {
+  connect_options connect;
+  pool_settings pool;
+  retry_policy retry;
+  validation_limits limits;
+  /// Searched for plugins before the default folder (as EVSTORE_PLUGIN_PATH).
+  std::string plugin_path;
+};
+
+class transaction;
+
+/// The outcome of COMMIT is unknown: the connection was lost after COMMIT was sent. The
+/// changes may or may not be stored; nothing was retried. Re-read, or retry idempotently.
+class EVSTORE_API commit_unknown : public error {
+ public:
+  explicit commit_unknown(const std::string& message);
+  ~commit_unknown() override;
+};
+
+class EVSTORE_API store {
+ public:
+  /// Opens a store on `url`: loads the plugins, sets up the pool (connections open lazily).
+  /// `sqlite::memory:` gives one in-memory database shared by the whole store.
+  /// @throws plugin_error, config_error.
+  [[nodiscard]] static std::unique_ptr<store> open(const database_url& url,
+                                                   store_options options = {});
+
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+  ~store();
+
+  [[nodiscard]] event_repository events();
+  [[nodiscard]] media_repository media();
+
+  /// Runs `work` in a transaction: commits when it returns, rolls back when it throws (and
+  /// rethrows). Retried whole, under the retry policy, when it fails with a transient error or
+  /// a lost connection before COMMIT was sent; never after (commit_unknown).
+  /// @returns what `work` returns.
+  template <typename Work>
+  auto transaction(Work&& work) -> std::invoke_result_t<Work&, evstore::transaction&> {
+    using result = std::invoke_result_t<Work&, evstore::transaction&>;
+    if constexpr (std::is_void_v<result>) {
+      run_transaction([&](evstore::transaction& tx) { work(tx); });
+    } else {
+      std::optional<result> value;
+      run_transaction([&](evstore::transaction& tx) { value.emplace(work(tx)); });
+      return std::move(*value);
+    }
+  }
+
+  /// Applies every pending built-in migration (and `app` ones, if given).
+  std::vector<migration_step> migrate(std::vector<migration> app = {});
+
+  /// The backend serving this store.
+  [[nodiscard]] const backend& database_backend() const noexcept;
+  /// The connection pool's figures.
+  [[nodiscard]] pool_metrics metrics() const;
+
+  /// Opaque: defined in store.cpp.
+  struct state;
+
+ private:
+  explicit store(std::shared_ptr<state> shared);
+  void run_transaction(const std::function<void(evstore::transaction&)>& work);
+
+  std::shared_ptr<state> state_;
+};
+
+/// A unit of work on one connection; see store::transaction.
+class EVSTORE_API transaction {
+ public:
+  [[nodiscard]] event_repository events();
+  [[nodiscard]] media_repository media();
+
+  /// A nested unit of work in a savepoint: rolled back alone when `work` throws (and the
+  /// exception rethrown), kept when it returns.
+  void savepoint(const std::function<void(transaction&)>& work);
+
+  transaction(const transaction&) = delete;
+  transaction& operator=(const transaction&) = delete;
+  ~transaction();
+
+ private:
+  friend class store;
+  explicit transaction(std::shared_ptr<detail::connection_source> source);
+  std::shared_ptr<detail::connection_source> source_;
+  int savepoints_ = 0;
+};
+
+}  // namespace evstore

@@ -1,0 +1,64 @@
+#include "evstore/detail/bindings.hpp"
+
+#include <utility>
+
+namespace evstore::detail {
+
+template <typename T>
+std::string bindings::add(std::deque<T>& values, T value, soci::indicator indicator) {
+  values.push_back(std::move(value));
+  indicators_.push_back(indicator);
+  const auto name = "p" + std::to_string(order_.size());
+  binding::kind type = binding::kind::text;
+  if constexpr (std::is_same_v<T, long long>) {
+    type = binding::kind::integer;
+  } else if constexpr (std::is_same_v<T, double>) {
+    type = binding::kind::real;
+  }
+  order_.push_back({type, values.size() - 1, name});
+  return ":" + name;
+}
+
+std::string bindings::text(std::string value) {
+  return add(texts_, std::move(value), soci::i_ok);
+}
+
+std::string bindings::optional_text(std::optional<std::string> value) {
+  return add(texts_, value.value_or(std::string()), value ? soci::i_ok : soci::i_null);
+}
+
+std::string bindings::integer(long long value) {
+  return add(integers_, value, soci::i_ok);
+}
+
+std::string bindings::optional_integer(std::optional<long long> value) {
+  return add(integers_, value.value_or(0), value ? soci::i_ok : soci::i_null);
+}
+
+std::string bindings::real(double value) {
+  return add(reals_, value, soci::i_ok);
+}
+
+std::string bindings::optional_real(std::optional<double> value) {
+  return add(reals_, value.value_or(0.0), value ? soci::i_ok : soci::i_null);
+}
+
+void bindings::bind_to(soci::statement& statement) {
+  for (std::size_t i = 0; i < order_.size(); ++i) {
+    const auto& b = order_[i];
+    auto& indicator = indicators_[i];
+    switch (b.type) {
+      case binding::kind::text:
+        statement.exchange(soci::use(texts_[b.index], indicator, b.name));
+        break;
+      case binding::kind::integer:
+        statement.exchange(soci::use(integers_[b.index], indicator, b.name));
+        break;
+      case binding::kind::real:
+        statement.exchange(soci::use(reals_[b.index], indicator, b.name));
+        break;
+    }
+  }
+}
+
+}  // namespace evstore::detail

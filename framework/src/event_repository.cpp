@@ -1,0 +1,276 @@
+#include <utility>
+
+#include <spdlog/fmt/fmt.h>
+
+#include "evstore/detail/connection_source.hpp"
+#include "evstore/error.hpp"
+#include "evstore/repositories.hpp"
+#include "evstore/validation.hpp"
+#include "rows.hpp"
+
+namespace evstore {
+namespace {
+
+using detail::bindings;
+using detail::micros;
+
+constexpr std::string_view ascending_cursor = "events.start_time.asc";
+constexpr std::string_view descending_cursor = "events.start_time.desc";
+
+// The column values of an event, bound, in the order of column_list.
+struct event_values {
+  static constexpr std::string_view column_list =
+      "id, title, description, status, start_time, end_time, location_name, latitude, "
+      "longitude, metadata";
+
+  static std::string placeholders(const dialect& sql, bindings& b, const uuid& id,
+                                  const new_event& e) {
+    return fmt::format(
+        "{}, {}, {}, {}, {}, {}, {}, {}, {}, {}", sql.uuid_from_text(b.text(id.to_string())),
+        b.text(e.title), b.optional_text(e.description), b.text(std::string(to_string(e.status))),
+        sql.timestamp_from_micros(b.integer(micros(e.start_time))),
+        sql.timestamp_from_micros(
+            b.optional_integer(e.end_time ? std::optional(micros(*e.end_time)) : std::nullopt)),
+        b.optional_text(e.location_name),
+        b.optional_real(e.coordinates ? std::optional(e.coordinates->latitude) : std::nullopt),
+        b.optional_real(e.coordinates ? std::optional(e.coordinates->longitude) : std::nullopt),
+        sql.json_from_text(b.text(e.metadata.dump())));
+  }
+};
+
+new_event as_new_event(const event& e) {
+  return {e.id,       e.title,         e.description, e.status,  e.start_time,
+          e.end_time, e.location_name, e.coordinates, e.metadata};
+}
+
+std::optional<event> select_event(connection& conn, const dialect& sql, const uuid& id) {
+  bindings b;
+  const auto rows = detail::fetch_all<detail::event_row>(
+      conn,
+      fmt::format("SELECT {} FROM events WHERE id = {}", detail::event_columns(sql),
+                  sql.uuid_from_text(b.text(id.to_string()))),
+      b);
+  return rows.empty() ? std::nullopt : std::optional(rows.front());
+}
+
+event insert_event(connection& conn, const dialect& sql, const new_event& e,
+                   std::string_view on_conflict) {
+  const uuid id = e.id.value_or(uuid::v7());
+  bindings b;
+  const auto rows = detail::fetch_all<detail::event_row>(
+      conn,
+      fmt::format("INSERT INTO events ({}) VALUES ({}){} RETURNING {}", event_values::column_list,
+                  event_values::placeholders(sql, b, id, e), on_conflict,
+                  detail::event_columns(sql)),
+      b);
+  if (rows.empty()) {
+    // ON CONFLICT DO NOTHING inserted nothing: the id is stored already.
+    return *select_event(conn, sql, id);
+  }
+  return rows.front();
+}
+
+// The WHERE conditions of a filter, each a bound comparison.
+std::string where(const dialect& sql, bindings& b, const event_filter& filter) {
+  std::vector<std::string> conditions{"1 = 1"};
+  if (!filter.statuses.empty()) {
+    std::vector<std::string> names;
+    for (const auto status : filter.statuses) {
+      names.push_back(b.text(std::string(to_string(status))));
+    }
+    conditions.push_back(fmt::format("status IN ({})", fmt::join(names, ", ")));
+  }
+  if (filter.starts_from) {
+    conditions.push_back(fmt::format(
+        "start_time >= {}", sql.timestamp_from_micros(b.integer(micros(*filter.starts_from)))));
+  }
+  if (filter.starts_before) {
+    conditions.push_back(fmt::format(
+        "start_time < {}", sql.timestamp_from_micros(b.integer(micros(*filter.starts_before)))));
+  }
+  if (filter.within) {
+    const auto& box = *filter.within;
+    conditions.push_back(fmt::format("latitude BETWEEN {} AND {}", b.real(box.south_west.latitude),
+                                     b.real(box.north_east.latitude)));
+    const auto west = b.real(box.south_west.longitude);
+    const auto east = b.real(box.north_east.longitude);
+    conditions.push_back(box.south_west.longitude <= box.north_east.longitude
+                             ? fmt::format("longitude BETWEEN {} AND {}", west, east)
+                             : fmt::format("(longitude >= {} OR longitude <= {})", west, east));
+  }
+  if (filter.metadata_contains) {
+    conditions.push_back(sql.json_contains("metadata", b.text(filter.metadata_contains->dump())));
+  }
+  if (filter.title_contains) {
+    conditions.push_back(sql.contains_ignoring_case("title", b.text(*filter.title_contains)));
+  }
+  return fmt::format("{}", fmt::join(conditions, " AND "));
+}
+
+void validate(const event_filter& filter, const validation_limits& limits) {
+  if (filter.metadata_contains) {
+    if (!filter.metadata_contains->is_object()) {
+      throw validation_error("metadata_contains", "metadata_contains: must be a JSON object");
+    }
+    validate_metadata(*filter.metadata_contains, limits);
+  }
+  if (filter.within) {
+    const auto& box = *filter.within;
+    for (const auto& [name, point] : {std::pair{"within.south_west", box.south_west},
+                                      std::pair{"within.north_east", box.north_east}}) {
+      if (!(point.latitude >= -90 && point.latitude <= 90) ||
+          !(point.longitude >= -180 && point.longitude <= 180)) {
+        throw validation_error(name, fmt::format("{}: latitude must be -90..90 and longitude "
+                                                 "-180..180",
+                                                 name));
+      }
+    }
+    if (box.south_west.latitude > box.north_east.latitude) {
+      throw validation_error("within", "within: the south-west corner is north of the north-east");
+    }
+  }
+  if (filter.title_contains && !is_valid_utf8(*filter.title_contains)) {
+    throw validation_error("title_contains", "title_contains: not valid UTF-8");
+  }
+}
+
+}  // namespace
+
+event_repository::event_repository(std::shared_ptr<detail::connection_source> source)
+    : source_(std::move(source)) {}
+
+event event_repository::create(const new_event& e) {
+  validate(e, source_->limits());
+  event created;
+  source_->run([&](connection& conn) { created = insert_event(conn, source_->sql(), e, ""); });
+  return created;
+}
+
+event event_repository::create_idempotent(const new_event& e) {
+  if (!e.id) {
+    throw validation_error("id", "id: an idempotent create needs a client-supplied id");
+  }
+  validate(e, source_->limits());
+  event created;
+  source_->run([&](connection& conn) {
+    created = insert_event(conn, source_->sql(), e, " ON CONFLICT (id) DO NOTHING");
+  });
+  return created;
+}
+
+std::vector<event> event_repository::create_many(const std::vector<new_event>& events) {
+  for (const auto& e : events) {
+    validate(e, source_->limits());
+  }
+  std::vector<event> created;
+  source_->run_atomically([&](connection& conn) {
+    created.clear();
+    for (const auto& e : events) {
+      created.push_back(insert_event(conn, source_->sql(), e, ""));
+    }
+  });
+  return created;
+}
+
+std::optional<event> event_repository::get(const uuid& id) {
+  std::optional<event> found;
+  source_->run([&](connection& conn) { found = select_event(conn, source_->sql(), id); });
+  return found;
+}
+
+std::optional<event> event_repository::update(const uuid& id, std::int64_t expected_version,
+                                              const event_patch& patch) {
+  std::optional<event> updated;
+  source_->run_atomically([&](connection& conn) {
+    const auto& sql = source_->sql();
+    const auto current = select_event(conn, sql, id);
+    if (!current) {
+      updated.reset();
+      return;
+    }
+    if (current->version != expected_version) {
+      throw conflict(fmt::format("event {} is at version {}, not {}: re-read it and retry",
+                                 id.to_string(), current->version, expected_version));
+    }
+    const auto next = apply_patch(*current, patch);
+    validate(next, source_->limits());
+    bindings b;
+    const auto values = event_values::placeholders(sql, b, id, as_new_event(next));
+    // The touch trigger moves version and updated_at on; SQLite's RETURNING would not see
+    // what its AFTER trigger wrote, so the row is read back.
+    const auto changed = detail::execute_counting(
+        conn,
+        fmt::format("UPDATE events SET ({}) = ({}) WHERE id = {} AND version = {}",
+                    event_values::column_list, values, sql.uuid_from_text(b.text(id.to_string())),
+                    b.integer(expected_version)),
+        b);
+    if (changed == 0) {
+      throw conflict(
+          fmt::format("event {} changed meanwhile: re-read it and retry", id.to_string()));
+    }
+    updated = select_event(conn, sql, id);
+  });
+  return updated;
+}
+
+bool event_repository::remove(const uuid& id) {
+  long long removed = 0;
+  source_->run([&](connection& conn) {
+    bindings b;
+    removed =
+        detail::execute_counting(conn,
+                                 fmt::format("DELETE FROM events WHERE id = {}",
+                                             source_->sql().uuid_from_text(b.text(id.to_string()))),
+                                 b);
+  });
+  return removed > 0;
+}
+
+page<event> event_repository::list(const event_filter& filter, const page_request& request,
+                                   sort_direction direction) {
+  validate(request);
+  validate(filter, source_->limits());
+  const bool ascending = direction == sort_direction::ascending;
+  const auto kind = ascending ? ascending_cursor : descending_cursor;
+  const auto after =
+      request.cursor ? std::optional(decode_cursor(kind, *request.cursor)) : std::nullopt;
+  page<event> result;
+  source_->run([&](connection& conn) {
+    const auto& sql = source_->sql();
+    bindings b;
+    auto conditions = where(sql, b, filter);
+    if (after) {
+      conditions += fmt::format(" AND (start_time, id) {} ({}, {})", ascending ? ">" : "<",
+                                sql.timestamp_from_micros(b.integer(micros(after->key))),
+                                sql.uuid_from_text(b.text(after->id.to_string())));
+    }
+    const auto order = ascending ? "ASC" : "DESC";
+    // One row more than the page tells whether another page follows.
+    auto rows = detail::fetch_all<detail::event_row>(
+        conn,
+        fmt::format("SELECT {} FROM events WHERE {} ORDER BY start_time {}, id {} LIMIT {}",
+                    detail::event_columns(sql), conditions, order, order,
+                    b.integer(static_cast<long long>(request.limit) + 1)),
+        b);
+    if (rows.size() > request.limit) {
+      rows.resize(request.limit);
+      result.next_cursor = encode_cursor(kind, {rows.back().start_time, rows.back().id});
+    }
+    result.items = std::move(rows);
+  });
+  return result;
+}
+
+std::int64_t event_repository::count(const event_filter& filter) {
+  validate(filter, source_->limits());
+  long long counted = 0;
+  source_->run([&](connection& conn) {
+    bindings b;
+    const auto conditions = where(source_->sql(), b, filter);
+    counted = detail::query_integer(
+        conn, fmt::format("SELECT COUNT(*) FROM events WHERE {}", conditions), b);
+  });
+  return counted;
+}
+
+}  // namespace evstore

@@ -1,0 +1,258 @@
+#include "evstore/store.hpp"
+
+#include <cstdlib>
+#include <random>
+#include <thread>
+
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
+
+#include "evstore/detail/connection_source.hpp"
+#include "evstore/error.hpp"
+
+namespace evstore {
+
+namespace detail {
+
+connection_source::~connection_source() = default;
+
+void translating(connection& conn, const std::function<void()>& work) {
+  try {
+    work();
+  } catch (const error&) {
+    throw;
+  } catch (...) {
+    conn.backend().rethrow_translated(std::current_exception(), "running a statement");
+  }
+}
+
+}  // namespace detail
+
+commit_unknown::commit_unknown(const std::string& message)
+    : error(error_category::connection, message) {}
+commit_unknown::~commit_unknown() = default;
+
+namespace {
+
+// What a retry may cure: the database said so (serialization failure, deadlock, busy), or
+// the connection went away before COMMIT was sent.
+bool retryable(const error& e) {
+  return e.category() == error_category::transient || e.category() == error_category::connection;
+}
+
+std::chrono::milliseconds backoff(const retry_policy& policy, int attempt) {
+  // Exponential with full jitter: a random delay up to base * 2^attempt, capped.
+  thread_local std::mt19937 random{std::random_device{}()};
+  const auto ceiling =
+      std::min(policy.max_delay.count(), policy.base_delay.count() << std::min(attempt, 20));
+  return std::chrono::milliseconds(
+      std::uniform_int_distribution<long long>(0, std::max<long long>(ceiling, 0))(random));
+}
+
+void roll_back(connection_pool::lease& lease) {
+  try {
+    lease->execute("ROLLBACK");
+  } catch (const std::exception& e) {
+    // A connection that cannot roll back is not handed out again.
+    spdlog::debug("rollback failed, discarding the connection: {}", e.what());
+    lease.mark_broken();
+  }
+}
+
+}  // namespace
+
+struct store::state {
+  plugin_registry plugins;
+  loaded_plugin plugin;
+  database_url url;
+  store_options options;
+  const dialect* sql = nullptr;
+  std::unique_ptr<connection_pool> pool;
+
+  // Runs `work` in a write transaction on a pooled connection, retrying it whole under the
+  // policy while it fails retryably before COMMIT is sent.
+  void in_transaction(const std::function<void(connection&)>& work);
+};
+
+namespace {
+
+// A repository call from the store: a pooled connection for the call.
+class pooled_source final : public detail::connection_source {
+ public:
+  explicit pooled_source(std::shared_ptr<store::state> state)
+      : connection_source(*state->sql, state->options.limits), state_(std::move(state)) {}
+
+  void run(const std::function<void(connection&)>& work) override {
+    auto lease = state_->pool->acquire();
+    try {
+      detail::translating(*lease, [&] { work(*lease); });
+    } catch (const error& e) {
+      if (e.category() == error_category::connection) {
+        lease.mark_broken();
+      }
+      throw;
+    }
+  }
+
+  void run_atomically(const std::function<void(connection&)>& work) override {
+    state_->in_transaction(work);
+  }
+
+ private:
+  std::shared_ptr<store::state> state_;
+};
+
+// A repository call inside a transaction: its connection, its transaction.
+class transaction_source final : public detail::connection_source {
+ public:
+  transaction_source(connection& conn, const dialect& sql, const validation_limits& limits)
+      : connection_source(sql, limits), conn_(conn) {}
+
+  void run(const std::function<void(connection&)>& work) override {
+    detail::translating(conn_, [&] { work(conn_); });
+  }
+
+  void run_atomically(const std::function<void(connection&)>& work) override { run(work); }
+
+ private:
+  connection& conn_;
+};
+
+}  // namespace
+
+void store::state::in_transaction(const std::function<void(connection&)>& work) {
+  const auto deadline = std::chrono::steady_clock::now() + options.retry.budget;
+  for (int attempt = 1;; ++attempt) {
+    auto lease = pool->acquire();
+    bool commit_sent = false;
+    try {
+      detail::translating(*lease, [&] {
+        lease->execute(sql->begin_write());
+        work(*lease);
+        commit_sent = true;
+        lease->execute("COMMIT");
+      });
+      return;
+    } catch (const error& e) {
+      if (commit_sent && e.category() == error_category::connection) {
+        lease.mark_broken();
+        throw commit_unknown(fmt::format(
+            "the connection was lost after COMMIT was sent, so whether the transaction was "
+            "stored is unknown; it was not retried ({})",
+            e.what()));
+      }
+      if (e.category() == error_category::connection) {
+        lease.mark_broken();
+      } else if (!commit_sent) {
+        roll_back(lease);
+      }
+      const auto delay = backoff(options.retry, attempt);
+      if (!retryable(e) || attempt >= options.retry.max_attempts ||
+          std::chrono::steady_clock::now() + delay > deadline) {
+        throw;
+      }
+      spdlog::info("retrying a transaction (attempt {} of {}) in {} ms after: {}", attempt + 1,
+                   options.retry.max_attempts, delay.count(), e.what());
+      lease = {};
+      std::this_thread::sleep_for(delay);
+    } catch (...) {
+      roll_back(lease);
+      throw;
+    }
+  }
+}
+
+std::unique_ptr<store> store::open(const database_url& url, store_options options) {
+  auto path = plugin_registry::search_path(options.plugin_path);
+  auto s = std::make_shared<state>();
+  s->plugins = plugin_registry::discover(path);
+  s->plugin = s->plugins.plugin_for(url.scheme);
+  s->url = url;
+  s->sql = s->plugin.backend->sql_dialect();
+  if (s->sql == nullptr) {
+    throw plugin_error(plugin_failure::no_backend, s->plugin.info.file,
+                       fmt::format("backend {} has no SQL dialect: the store's repositories "
+                                   "need one",
+                                   s->plugin.info.name));
+  }
+  if (s->plugin.backend->single_connection_database(url)) {
+    // The database lives as long as its one connection: one, opened now, never closed.
+    options.pool.max_size = 1;
+    options.pool.min_idle = 1;
+    options.pool.idle_timeout = std::chrono::milliseconds(0);
+    options.pool.max_lifetime = std::chrono::milliseconds(0);
+  }
+  s->options = std::move(options);
+  s->pool = std::make_unique<connection_pool>(
+      [registry = &s->plugins, url, connect = s->options.connect] {
+        return connection::open(*registry, url, connect);
+      },
+      s->options.pool);
+  return std::unique_ptr<store>(new store(std::move(s)));
+}
+
+store::store(std::shared_ptr<state> shared) : state_(std::move(shared)) {}
+
+store::~store() {
+  state_->pool->close();
+}
+
+event_repository store::events() {
+  return event_repository(std::make_shared<pooled_source>(state_));
+}
+
+media_repository store::media() {
+  return media_repository(std::make_shared<pooled_source>(state_));
+}
+
+void store::run_transaction(const std::function<void(evstore::transaction&)>& work) {
+  state_->in_transaction([&](connection& conn) {
+    evstore::transaction tx(
+        std::make_shared<transaction_source>(conn, *state_->sql, state_->options.limits));
+    work(tx);
+  });
+}
+
+std::vector<migration_step> store::migrate(std::vector<migration> app) {
+  auto lease = state_->pool->acquire();
+  migrator engine(*lease, std::move(app), {});
+  return engine.up();
+}
+
+const backend& store::database_backend() const noexcept {
+  return *state_->plugin.backend;
+}
+
+pool_metrics store::metrics() const {
+  return state_->pool->metrics();
+}
+
+transaction::transaction(std::shared_ptr<detail::connection_source> source)
+    : source_(std::move(source)) {}
+
+transaction::~transaction() = default;
+
+event_repository transaction::events() {
+  return event_repository(source_);
+}
+
+media_repository transaction::media() {
+  return media_repository(source_);
+}
+
+void transaction::savepoint(const std::function<void(transaction&)>& work) {
+  const auto name = fmt::format("evstore_savepoint_{}", ++savepoints_);
+  source_->run([&](connection& conn) {
+    conn.execute("SAVEPOINT " + name);
+    try {
+      work(*this);
+    } catch (...) {
+      conn.execute("ROLLBACK TO SAVEPOINT " + name);
+      conn.execute("RELEASE SAVEPOINT " + name);
+      throw;
+    }
+    conn.execute("RELEASE SAVEPOINT " + name);
+  });
+}
+
+}  // namespace evstore

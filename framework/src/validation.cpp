@@ -1,0 +1,422 @@
+#include "evstore/validation.hpp"
+
+#include <array>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "evstore/error.hpp"
+
+namespace evstore {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::size_t max_title_chars = 500;
+constexpr std::size_t max_description_chars = 100'000;
+constexpr std::size_t max_location_name_chars = 500;
+constexpr std::size_t max_uri_chars = 2048;
+constexpr std::size_t max_mime_type_chars = 255;
+constexpr std::size_t max_checksum_chars = 255;
+// RFC 6838 section 4.2: each of type and subtype is 1 to 127 characters.
+constexpr std::size_t max_mime_name_chars = 127;
+// Paths quoted in metadata messages are cut here, so one huge key cannot flood a log.
+constexpr std::size_t max_quoted_path_bytes = 200;
+
+// Both backends (and ISO 8601 text without a sign) handle years 1 to 9999 alike; PostgreSQL
+// goes further back, SQLite's date functions do not.
+constexpr timestamp earliest_time{
+    std::chrono::sys_days{std::chrono::year{1} / std::chrono::January / 1}};
+constexpr timestamp latest_time{
+    std::chrono::sys_days{std::chrono::year{9999} / std::chrono::December / 31} +
+    std::chrono::days{1} - std::chrono::microseconds{1}};
+
+[[noreturn]] void refuse(std::string_view field, std::string_view what) {
+  std::string message(field);
+  message += ": ";
+  message += what;
+  throw validation_error(std::string(field), message);
+}
+
+// The offset of the first byte that makes `text` ill-formed UTF-8, or npos.
+std::size_t invalid_utf8_offset(std::string_view text) noexcept {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const auto in = [](unsigned char c, unsigned char low, unsigned char high) {
+    return c >= low && c <= high;
+  };
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = byte(i);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    // The allowed range of the second byte (RFC 3629 section 4) excludes overlong forms,
+    // surrogates and code points above U+10FFFF; later bytes are plain continuations.
+    std::size_t length = 0;
+    unsigned char low = 0x80;
+    unsigned char high = 0xbf;
+    if (in(c, 0xc2, 0xdf)) {
+      length = 2;
+    } else if (c == 0xe0) {
+      length = 3;
+      low = 0xa0;
+    } else if (c == 0xed) {
+      length = 3;
+      high = 0x9f;
+    } else if (in(c, 0xe1, 0xef)) {
+      length = 3;
+    } else if (c == 0xf0) {
+      length = 4;
+      low = 0x90;
+    } else if (in(c, 0xf1, 0xf3)) {
+      length = 4;
+    } else if (c == 0xf4) {
+      length = 4;
+      high = 0x8f;
+    } else {
+      return i;
+    }
+    if (i + 1 >= text.size() || !in(byte(i + 1), low, high)) {
+      return i;
+    }
+    for (std::size_t k = 2; k < length; ++k) {
+      if (i + k >= text.size() || !in(byte(i + k), 0x80, 0xbf)) {
+        return i;
+      }
+    }
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+// The number of code points in valid UTF-8: every byte that is not a continuation byte.
+std::size_t code_points(std::string_view text) noexcept {
+  std::size_t count = 0;
+  for (const char ch : text) {
+    if ((static_cast<unsigned char>(ch) & 0xc0) != 0x80) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+// Valid UTF-8 without NUL: what PostgreSQL's text type stores.
+void check_text(std::string_view field, std::string_view text) {
+  if (const auto at = invalid_utf8_offset(text); at != std::string_view::npos) {
+    refuse(field, "must be valid UTF-8, found an invalid byte at offset " + std::to_string(at));
+  }
+  if (const auto at = text.find('\0'); at != std::string_view::npos) {
+    refuse(field, "must not contain a NUL character, found one at offset " + std::to_string(at));
+  }
+}
+
+void check_text(std::string_view field, std::string_view text, std::size_t min_chars,
+                std::size_t max_chars) {
+  check_text(field, text);
+  const std::size_t count = code_points(text);
+  if (count < min_chars || count > max_chars) {
+    const std::string range = min_chars == 0
+                                  ? "at most " + std::to_string(max_chars)
+                                  : std::to_string(min_chars) + " to " + std::to_string(max_chars);
+    refuse(field, "must be " + range + " characters, got " + std::to_string(count));
+  }
+}
+
+void check_time(std::string_view field, timestamp value) {
+  if (value < earliest_time || value > latest_time) {
+    refuse(field, "must be between 0001-01-01 and 9999-12-31 (UTC)");
+  }
+}
+
+std::string format_number(double value) {
+  if (std::isnan(value)) {
+    return "NaN";
+  }
+  std::array<char, 64> buffer{};
+  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+  return std::string(buffer.data(), result.ptr);
+}
+
+void check_degrees(std::string_view field, double value, double bound) {
+  // Written so that NaN, which compares false with everything, fails too.
+  if (!(value >= -bound && value <= bound)) {
+    refuse(field, "must be a finite number from " + format_number(-bound) + " to " +
+                      format_number(bound) + ", got " + format_number(value));
+  }
+}
+
+void check_coordinates(const std::optional<geo_point>& point) {
+  if (point) {
+    check_degrees("coordinates.latitude", point->latitude, 90);
+    check_degrees("coordinates.longitude", point->longitude, 180);
+  }
+}
+
+void check_not_nil(std::string_view field, const uuid& id) {
+  if (id.is_nil()) {
+    refuse(field, "must not be the nil UUID");
+  }
+}
+
+// An enum holds a named value unless someone cast an integer into it; such a value would
+// reach the database as "unknown" and fail differently on each backend.
+template <typename Enum>
+void check_enum(std::string_view field, Enum value) {
+  if (to_string(value) == "unknown") {
+    refuse(field, "must be a named value, got " + std::to_string(static_cast<unsigned>(value)));
+  }
+}
+
+// --- metadata -----------------------------------------------------------------------------
+
+// One open object or array in the walk over metadata, with the member being looked at.
+struct json_frame {
+  json::const_iterator at;
+  json::const_iterator end;
+  bool is_object = false;
+  std::size_t index = 0;
+};
+
+// The JSON Pointer (RFC 6901) of the member each frame is looking at, cut to a readable size.
+std::string pointer_to(const std::vector<json_frame>& frames, std::size_t count) {
+  std::string path;
+  for (std::size_t i = 0; i < count; ++i) {
+    path += '/';
+    if (frames[i].is_object) {
+      for (const char ch : frames[i].at.key()) {
+        path += ch == '~' ? "~0" : ch == '/' ? "~1" : std::string(1, ch);
+      }
+    } else {
+      path += std::to_string(frames[i].index);
+    }
+  }
+  if (path.size() > max_quoted_path_bytes) {
+    std::size_t cut = max_quoted_path_bytes;
+    while (cut > 0 && (static_cast<unsigned char>(path[cut]) & 0xc0) == 0x80) {
+      --cut;
+    }
+    path.resize(cut);
+    path += "...";
+  }
+  return path;
+}
+
+std::string where(const std::vector<json_frame>& frames, std::size_t count) {
+  return count == 0 ? std::string("at the top level") : "at " + pointer_to(frames, count);
+}
+
+void check_metadata_string(std::string_view text, std::string_view what, const std::string& at) {
+  if (invalid_utf8_offset(text) != std::string_view::npos) {
+    refuse("metadata", std::string(what) + " " + at + " is not valid UTF-8");
+  }
+  if (text.find('\0') != std::string_view::npos) {
+    refuse("metadata", std::string(what) + " " + at + " contains a NUL character (\\u0000)");
+  }
+}
+
+// Walks the tree without recursion, so that no input can exhaust the stack here.
+void check_metadata_members(const json& root, const validation_limits& limits) {
+  std::vector<json_frame> frames;
+  frames.push_back({root.cbegin(), root.cend(), true});
+  while (!frames.empty()) {
+    json_frame& frame = frames.back();
+    if (frame.at == frame.end) {
+      frames.pop_back();
+      if (!frames.empty()) {
+        ++frames.back().at;
+        ++frames.back().index;
+      }
+      continue;
+    }
+    if (frame.is_object) {
+      check_metadata_string(frame.at.key(), "a key",
+                            frames.size() == 1 ? std::string("at the top level")
+                                               : "in " + pointer_to(frames, frames.size() - 1));
+    }
+    const json& value = *frame.at;
+    switch (value.type()) {
+      case json::value_t::object:
+      case json::value_t::array:
+        if (frames.size() + 1 > limits.max_metadata_depth) {
+          refuse("metadata", "must not nest objects and arrays deeper than " +
+                                 std::to_string(limits.max_metadata_depth) + " levels, " +
+                                 where(frames, frames.size()));
+        }
+        frames.push_back({value.cbegin(), value.cend(), value.is_object()});
+        continue;
+      case json::value_t::string:
+        check_metadata_string(value.get_ref<const std::string&>(), "the string",
+                              where(frames, frames.size()));
+        break;
+      case json::value_t::number_float:
+        if (!std::isfinite(value.get<double>())) {
+          refuse("metadata", "numbers must be finite, found " + format_number(value.get<double>()) +
+                                 " " + where(frames, frames.size()));
+        }
+        break;
+      case json::value_t::binary:
+      case json::value_t::discarded:
+        refuse("metadata", "must hold only JSON values, found a " + std::string(value.type_name()) +
+                               " value " + where(frames, frames.size()));
+      default:
+        break;
+    }
+    ++frame.at;
+    ++frame.index;
+  }
+}
+
+void check_metadata(const json& metadata, const validation_limits& limits) {
+  if (!metadata.is_object()) {
+    refuse("metadata", std::string("must be a JSON object, got ") + metadata.type_name());
+  }
+  if (limits.max_metadata_depth == 0) {
+    refuse("metadata", "must not nest objects and arrays deeper than 0 levels, at the top level");
+  }
+  check_metadata_members(metadata, limits);
+  // Measured after the walk: every string is valid UTF-8 now, so dump() cannot throw, and
+  // the depth is bounded, so its recursion cannot overflow.
+  const std::size_t size = metadata.dump().size();
+  if (size > limits.max_metadata_bytes) {
+    refuse("metadata", "must be at most " + std::to_string(limits.max_metadata_bytes) +
+                           " bytes serialised as JSON, got " + std::to_string(size));
+  }
+}
+
+// --- media type ---------------------------------------------------------------------------
+
+bool is_mime_first_char(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+bool is_mime_char(char c) noexcept {
+  constexpr std::string_view others = "!#$&-^_.+";
+  return is_mime_first_char(c) || others.find(c) != std::string_view::npos;
+}
+
+// RFC 6838 section 4.2, restricted-name.
+bool is_mime_name(std::string_view name) noexcept {
+  if (name.empty() || name.size() > max_mime_name_chars || !is_mime_first_char(name.front())) {
+    return false;
+  }
+  for (const char c : name) {
+    if (!is_mime_char(c)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void check_mime_type(std::string_view text) {
+  check_text("mime_type", text, 0, max_mime_type_chars);
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos || !is_mime_name(text.substr(0, slash)) ||
+      !is_mime_name(text.substr(slash + 1))) {
+    refuse("mime_type",
+           "must be of the form type/subtype, such as image/jpeg, with the characters "
+           "RFC 6838 allows and no parameters");
+  }
+}
+
+// --- events -------------------------------------------------------------------------------
+
+// The rules shared by a new event and a stored one, whose fields have the same names.
+template <typename Event>
+void check_event_fields(const Event& value, const validation_limits& limits) {
+  check_text("title", value.title, 1, max_title_chars);
+  if (value.description) {
+    check_text("description", *value.description, 0, max_description_chars);
+  }
+  check_enum("status", value.status);
+  check_time("start_time", value.start_time);
+  if (value.end_time) {
+    check_time("end_time", *value.end_time);
+    if (*value.end_time < value.start_time) {
+      refuse("end_time", "must not be before start_time");
+    }
+  }
+  if (value.location_name) {
+    check_text("location_name", *value.location_name, 0, max_location_name_chars);
+  }
+  check_coordinates(value.coordinates);
+  check_metadata(value.metadata, limits);
+}
+
+}  // namespace
+
+void validate_metadata(const nlohmann::json& metadata, const validation_limits& limits) {
+  check_metadata(metadata, limits);
+}
+
+bool is_valid_utf8(std::string_view text) noexcept {
+  return invalid_utf8_offset(text) == std::string_view::npos;
+}
+
+void validate(const new_event& value, const validation_limits& limits) {
+  if (value.id) {
+    check_not_nil("id", *value.id);
+  }
+  check_event_fields(value, limits);
+}
+
+void validate(const event& value, const validation_limits& limits) {
+  check_event_fields(value, limits);
+}
+
+void validate(const new_media& value, const validation_limits& limits) {
+  if (value.id) {
+    check_not_nil("id", *value.id);
+  }
+  check_not_nil("event_id", value.event_id);
+  check_enum("kind", value.kind);
+  check_text("uri", value.uri, 1, max_uri_chars);
+  if (value.mime_type) {
+    check_mime_type(*value.mime_type);
+  }
+  if (value.size_bytes && *value.size_bytes < 0) {
+    refuse("size_bytes", "must be at least 0, got " + std::to_string(*value.size_bytes));
+  }
+  if (value.checksum) {
+    check_text("checksum", *value.checksum, 0, max_checksum_chars);
+  }
+  check_time("captured_at", value.captured_at);
+  check_enum("status", value.status);
+  check_metadata(value.metadata, limits);
+}
+
+event apply_patch(event current, const event_patch& patch) {
+  if (patch.title) {
+    current.title = *patch.title;
+  }
+  if (patch.description) {
+    current.description = *patch.description;
+  }
+  if (patch.status) {
+    current.status = *patch.status;
+  }
+  if (patch.start_time) {
+    current.start_time = *patch.start_time;
+  }
+  if (patch.end_time) {
+    current.end_time = *patch.end_time;
+  }
+  if (patch.location_name) {
+    current.location_name = *patch.location_name;
+  }
+  if (patch.coordinates) {
+    current.coordinates = *patch.coordinates;
+  }
+  if (patch.metadata) {
+    current.metadata = *patch.metadata;
+  }
+  return current;
+}
+
+}  // namespace evstore

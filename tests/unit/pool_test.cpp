@@ -1,0 +1,713 @@
+// The connection pool, over real in-memory SQLite connections: bounded size, FIFO hand-off,
+// the acquire deadline, validation, idle timeout, max lifetime, min_idle, leak warnings,
+// close(), factory failures and metrics.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <latch>
+#include <mutex>
+#include <optional>
+#include <ostream>
+#include <regex>
+#include <sstream>
+#include <streambuf>
+#include <string>
+#include <thread>
+#include <typeinfo>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <soci/soci.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <evstore/config.hpp>
+#include <evstore/connection.hpp>
+#include <evstore/error.hpp>
+#include <evstore/pool.hpp>
+
+#include "process.hpp"
+
+using namespace std::chrono_literals;
+using evstore::connection_pool;
+using evstore::pool_settings;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+evstore::connection open_memory() {
+  return evstore::connection::open(evstore::test::default_plugins(),
+                                   evstore::parse_database_url("sqlite::memory:"), {});
+}
+
+// Opens in-memory SQLite connections, counting them; can be told to fail or to be slow.
+struct test_factory {
+  std::atomic<int> opened{0};
+  std::atomic<bool> fail{false};
+  std::chrono::milliseconds delay{0};
+
+  connection_pool::factory get() {
+    return [this] {
+      if (delay > 0ms) {
+        std::this_thread::sleep_for(delay);
+      }
+      if (fail) {
+        throw evstore::connection_error("the database is down", "SQLITE_CANTOPEN", "sqlite");
+      }
+      ++opened;
+      return open_memory();
+    };
+  }
+};
+
+pool_settings settings_with(std::size_t max_size) {
+  pool_settings settings;
+  settings.max_size = max_size;
+  settings.acquire_timeout = 5s;
+  settings.housekeeping_interval = 10ms;
+  return settings;
+}
+
+// Polls `condition` until it holds or `limit` passes; returns whether it held.
+template <typename Condition>
+bool eventually(Condition condition, std::chrono::milliseconds limit = 3s) {
+  const auto deadline = steady::now() + limit;
+  while (!condition()) {
+    if (steady::now() > deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+std::string this_thread_name() {
+  std::ostringstream out;
+  out << std::this_thread::get_id();
+  return out.str();
+}
+
+// A stream buffer that other threads may read while spdlog writes to it: ostream_sink_mt
+// serialises the writers, not a reader in the test thread.
+class shared_text_buffer : public std::streambuf {
+ public:
+  std::string text() const {
+    std::lock_guard lock(mutex_);
+    return text_;
+  }
+
+ protected:
+  std::streamsize xsputn(const char* data, std::streamsize size) override {
+    std::lock_guard lock(mutex_);
+    text_.append(data, static_cast<std::size_t>(size));
+    return size;
+  }
+  int_type overflow(int_type c) override {
+    if (!traits_type::eq_int_type(c, traits_type::eof())) {
+      std::lock_guard lock(mutex_);
+      text_.push_back(traits_type::to_char_type(c));
+    }
+    return traits_type::not_eof(c);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::string text_;
+};
+
+// Routes the default spdlog logger to an ostream_sink_mt for the lifetime of this object.
+class captured_log {
+ public:
+  captured_log() : previous_(spdlog::default_logger()), stream_(&buffer_) {
+    auto logger = std::make_shared<spdlog::logger>(
+        "pool_test", std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_));
+    logger->set_level(spdlog::level::trace);
+    spdlog::set_default_logger(logger);
+  }
+  captured_log(const captured_log&) = delete;
+  captured_log& operator=(const captured_log&) = delete;
+  ~captured_log() { spdlog::set_default_logger(previous_); }
+  [[nodiscard]] std::string text() const { return buffer_.text(); }
+
+ private:
+  std::shared_ptr<spdlog::logger> previous_;
+  shared_text_buffer buffer_;
+  std::ostream stream_;
+};
+
+std::size_t count_of(const std::string& text, const std::string& part) {
+  std::size_t count = 0;
+  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+}  // namespace
+
+TEST(pool, acquiring_and_returning_reuses_the_same_connection) {
+  test_factory factory;
+  connection_pool pool(factory.get(), settings_with(2));
+  {
+    auto lease = pool.acquire();
+    // Each in-memory SQLite connection is its own database: the table marks this one.
+    lease->execute("CREATE TABLE marker (x INTEGER)");
+  }
+  {
+    auto lease = pool.acquire();
+    EXPECT_NO_THROW(lease->execute("INSERT INTO marker VALUES (1)"));
+    EXPECT_EQ(lease->backend_name(), "sqlite");
+  }
+  const auto m = pool.metrics();
+  EXPECT_EQ(m.size, 1U);
+  EXPECT_EQ(m.idle, 1U);
+  EXPECT_EQ(m.in_use, 0U);
+  EXPECT_EQ(m.created, 1U);
+  EXPECT_EQ(m.acquired, 2U);
+  EXPECT_EQ(factory.opened, 1);
+}
+
+TEST(pool, never_more_than_max_size_connections_exist_under_contention) {
+  constexpr std::size_t max_size = 4;
+  constexpr int threads = 16;
+  constexpr int iterations = 200;
+  test_factory factory;
+  connection_pool pool(factory.get(), settings_with(max_size));
+  std::atomic<int> in_use{0};
+  std::atomic<int> most_in_use{0};
+  std::atomic<std::size_t> largest_size{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      for (int i = 0; i < iterations; ++i) {
+        try {
+          auto lease = pool.acquire();
+          const int now_in_use = ++in_use;
+          int seen = most_in_use.load();
+          while (now_in_use > seen && !most_in_use.compare_exchange_weak(seen, now_in_use)) {
+          }
+          const auto size = pool.metrics().size;
+          std::size_t largest = largest_size.load();
+          while (size > largest && !largest_size.compare_exchange_weak(largest, size)) {
+          }
+          (void)lease->ping();
+          --in_use;
+        } catch (const std::exception&) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& worker : workers) {
+    worker.join();
+  }
+  const auto m = pool.metrics();
+  EXPECT_EQ(failures, 0);
+  EXPECT_LE(most_in_use, static_cast<int>(max_size));
+  EXPECT_LE(largest_size, max_size);
+  EXPECT_LE(m.created, max_size);
+  EXPECT_LE(m.size, max_size);
+  EXPECT_EQ(m.in_use, 0U);
+  EXPECT_EQ(m.waiting, 0U);
+  EXPECT_EQ(m.timeouts, 0U);
+  EXPECT_EQ(m.acquired, static_cast<std::uint64_t>(threads * iterations));
+}
+
+TEST(pool, a_waiter_gets_a_released_connection_promptly) {
+  test_factory factory;
+  connection_pool pool(factory.get(), settings_with(1));
+  auto held = pool.acquire();
+  std::promise<steady::time_point> acquired_at;
+  std::thread waiter([&] {
+    auto lease = pool.acquire();
+    acquired_at.set_value(steady::now());
+  });
+  ASSERT_TRUE(eventually([&] { return pool.metrics().waiting == 1; }));
+  const auto released_at = steady::now();
+  held = connection_pool::lease{};
+  waiter.join();
+  EXPECT_LT(acquired_at.get_future().get() - released_at, 100ms);
+}
+
+TEST(pool, waiters_are_served_in_arrival_order) {
+  test_factory factory;
+  connection_pool pool(factory.get(), settings_with(1));
+  auto held = pool.acquire();
+  std::mutex mutex;
+  std::vector<int> order;
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < 4; ++i) {
+    waiters.emplace_back([&, i] {
+      auto lease = pool.acquire();
+      std::lock_guard lock(mutex);
+      order.push_back(i);
+    });
+    // The next one starts only once this one is queued.
+    ASSERT_TRUE(
+        eventually([&] { return pool.metrics().waiting == static_cast<std::size_t>(i + 1); }));
+  }
+  held = connection_pool::lease{};
+  for (auto& waiter : waiters) {
+    waiter.join();
+  }
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(pool.metrics().created, 1U);
+}
+
+TEST(pool, acquire_times_out_with_pool_timeout_naming_the_timeout_and_the_pool_figures) {
+  test_factory factory;
+  auto settings = settings_with(1);
+  settings.acquire_timeout = 200ms;
+  connection_pool pool(factory.get(), settings);
+  auto held = pool.acquire();
+  const auto start = steady::now();
+  try {
+    (void)pool.acquire();
+    ADD_FAILURE() << "acquire() returned although the only connection is held";
+  } catch (const evstore::error& e) {
+    const auto took = steady::now() - start;
+    EXPECT_EQ(typeid(e), typeid(evstore::pool_timeout));
+    EXPECT_EQ(e.category(), evstore::error_category::timeout);
+    const std::string message = e.what();
+    EXPECT_NE(message.find("within 200 ms"), std::string::npos) << message;
+    EXPECT_NE(message.find("pool size 1 of at most 1"), std::string::npos) << message;
+    EXPECT_NE(message.find("1 in use"), std::string::npos) << message;
+    EXPECT_NE(message.find("1 waiting"), std::string::npos) << message;
+    EXPECT_EQ(message.find("sqlite"), std::string::npos) << message;
+    EXPECT_GE(took, 200ms);
+    EXPECT_LT(took, 600ms);
+  }
+  const auto m = pool.metrics();
+  EXPECT_EQ(m.timeouts, 1U);
+  EXPECT_EQ(m.waiting, 0U);
+}
+
+TEST(pool, two_holders_each_wanting_a_second_connection_time_out_instead_of_deadlocking) {
+  test_factory factory;
+  auto settings = settings_with(2);
+  settings.acquire_timeout = 300ms;
+  connection_pool pool(factory.get(), settings);
+  std::latch both_hold_one(2);
+  std::latch both_tried(2);
+  auto holder = [&] {
+    auto first = pool.acquire();
+    both_hold_one.arrive_and_wait();
+    std::string outcome;
+    try {
+      auto second = pool.acquire();
+      outcome = "got a second connection";
+    } catch (const evstore::error& e) {
+      outcome = typeid(e) == typeid(evstore::pool_timeout) ? "pool_timeout" : e.what();
+    }
+    // Keep the first until the other has tried too, or giving it back would serve the other.
+    both_tried.arrive_and_wait();
+    return outcome;
+  };
+  auto a = std::async(std::launch::async, holder);
+  auto b = std::async(std::launch::async, holder);
+  ASSERT_EQ(a.wait_for(5s), std::future_status::ready);
+  ASSERT_EQ(b.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(a.get(), "pool_timeout");
+  EXPECT_EQ(b.get(), "pool_timeout");
+  EXPECT_EQ(pool.metrics().timeouts, 2U);
+  EXPECT_EQ(pool.metrics().in_use, 0U);
+}
+
+TEST(pool, a_connection_marked_broken_is_closed_and_replaced) {
+  test_factory factory;
+  connection_pool pool(factory.get(), settings_with(2));
+  {
+    auto lease = pool.acquire();
+    lease.mark_broken();
+  }
+  auto m = pool.metrics();
+  EXPECT_EQ(m.destroyed_broken, 1U);
+  EXPECT_EQ(m.size, 0U);
+  EXPECT_EQ(m.created, 1U);
+  {
+    auto lease = pool.acquire();
+    EXPECT_NO_THROW((void)lease->ping());
+  }
+  m = pool.metrics();
+  EXPECT_EQ(m.created, 2U);
+  EXPECT_EQ(m.size, 1U);
+  EXPECT_EQ(m.destroyed_broken, 1U);
+}
+
+TEST(pool, an_idle_connection_that_fails_its_ping_is_replaced) {
+  test_factory factory;
+  auto settings = settings_with(1);
+  settings.validation_threshold = 0ms;
+  connection_pool pool(factory.get(), settings);
+  {
+    auto lease = pool.acquire();
+    // Closing the session underneath makes every later statement, the ping included, fail.
+    lease->session().close();
+    EXPECT_THROW((void)lease->ping(), evstore::error);
+  }
+  {
+    auto lease = pool.acquire();
+    EXPECT_NO_THROW((void)lease->ping());
+  }
+  const auto m = pool.metrics();
+  EXPECT_EQ(m.destroyed_validation, 1U);
+  EXPECT_EQ(m.created, 2U);
+  EXPECT_EQ(m.size, 1U);
+}
+
+TEST(pool, a_failing_custom_validator_gets_the_caller_another_connection) {
+  test_factory factory;
+  std::atomic<int> calls{0};
+  auto settings = settings_with(1);
+  settings.validation_threshold = 0ms;
+  settings.validate = [&](evstore::connection&) { return ++calls > 1; };
+  connection_pool pool(factory.get(), settings);
+  {
+    auto lease = pool.acquire();
+    EXPECT_NO_THROW((void)lease->ping());
+  }
+  const auto m = pool.metrics();
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(m.destroyed_validation, 1U);
+  EXPECT_EQ(m.created, 2U);
+  EXPECT_EQ(m.acquired, 1U);
+}
+
+TEST(pool, a_connection_idle_less_than_the_validation_threshold_is_not_validated) {
+  test_factory factory;
+  std::atomic<int> calls{0};
+  auto settings = settings_with(1);
+  settings.validation_threshold = 5s;
+  settings.validate = [&](evstore::connection&) {
+    ++calls;
+    return true;
+  };
+  connection_pool pool(factory.get(), settings);
+  for (int i = 0; i < 3; ++i) {
+    auto lease = pool.acquire();
+  }
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(pool.metrics().acquired, 3U);
+}
+
+TEST(pool, idle_connections_past_idle_timeout_are_closed_down_to_min_idle) {
+  test_factory factory;
+  auto settings = settings_with(4);
+  settings.min_idle = 1;
+  settings.idle_timeout = 50ms;
+  connection_pool pool(factory.get(), settings);
+  {
+    auto a = pool.acquire();
+    auto b = pool.acquire();
+    auto c = pool.acquire();
+  }
+  ASSERT_TRUE(eventually([&] {
+    const auto m = pool.metrics();
+    return m.size == 1 && m.idle == 1;
+  })) << "size "
+      << pool.metrics().size;
+  const auto m = pool.metrics();
+  EXPECT_GE(m.created, 3U);
+  EXPECT_EQ(m.destroyed_idle, m.created - 1);
+  // The last one stays: min_idle.
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(pool.metrics().idle, 1U);
+}
+
+TEST(pool, connections_past_max_lifetime_are_closed_when_returned_and_when_idle) {
+  test_factory factory;
+  auto settings = settings_with(2);
+  settings.max_lifetime = 100ms;
+  settings.idle_timeout = 0ms;
+  connection_pool pool(factory.get(), settings);
+  {
+    auto lease = pool.acquire();
+    std::this_thread::sleep_for(150ms);
+  }
+  auto m = pool.metrics();
+  EXPECT_EQ(m.destroyed_lifetime, 1U);
+  EXPECT_EQ(m.size, 0U);
+  { auto lease = pool.acquire(); }
+  EXPECT_EQ(pool.metrics().idle, 1U);
+  ASSERT_TRUE(eventually([&] { return pool.metrics().destroyed_lifetime == 2; }));
+  m = pool.metrics();
+  EXPECT_EQ(m.size, 0U);
+  EXPECT_EQ(m.created, 2U);
+}
+
+TEST(pool, min_idle_connections_are_opened_in_the_background_and_refilled) {
+  test_factory factory;
+  auto settings = settings_with(4);
+  settings.min_idle = 2;
+  connection_pool pool(factory.get(), settings);
+  ASSERT_TRUE(eventually([&] { return pool.metrics().idle == 2; }));
+  auto a = pool.acquire();
+  auto b = pool.acquire();
+  ASSERT_TRUE(eventually([&] {
+    const auto m = pool.metrics();
+    return m.idle == 2 && m.in_use == 2;
+  }));
+  EXPECT_EQ(pool.metrics().size, 4U);
+  EXPECT_EQ(pool.metrics().created, 4U);
+}
+
+TEST(pool, min_idle_above_max_size_is_limited_to_max_size) {
+  test_factory factory;
+  auto settings = settings_with(3);
+  settings.min_idle = 10;
+  connection_pool pool(factory.get(), settings);
+  EXPECT_EQ(pool.settings().min_idle, 3U);
+  ASSERT_TRUE(eventually([&] { return pool.metrics().idle == 3; }));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(pool.metrics().size, 3U);
+  EXPECT_EQ(pool.metrics().created, 3U);
+}
+
+TEST(pool, a_connection_held_past_the_leak_threshold_logs_one_warning_naming_the_borrow_site) {
+  captured_log log;
+  test_factory factory;
+  auto settings = settings_with(1);
+  settings.leak_threshold = 30ms;
+  connection_pool pool(factory.get(), settings);
+  const int line = __LINE__ + 1;
+  auto held = pool.acquire();
+  const std::string marker = "possible connection leak";
+  ASSERT_TRUE(eventually([&] { return log.text().find(marker) != std::string::npos; }));
+  // Several more housekeeping rounds: still one warning.
+  std::this_thread::sleep_for(100ms);
+  const std::string text = log.text();
+  EXPECT_EQ(count_of(text, marker), 1U) << text;
+  EXPECT_NE(text.find("[warning]"), std::string::npos) << text;
+  EXPECT_NE(text.find("pool_test.cpp:" + std::to_string(line) + " "), std::string::npos) << text;
+  EXPECT_NE(text.find("a_connection_held_past_the_leak_threshold"), std::string::npos) << text;
+  EXPECT_NE(text.find("by thread " + this_thread_name() + " "), std::string::npos) << text;
+  std::smatch age;
+  ASSERT_TRUE(std::regex_search(text, age, std::regex("held for ([0-9]+) ms"))) << text;
+  EXPECT_GE(std::stoi(age[1].str()), 30);
+  EXPECT_EQ(text.find("sqlite:"), std::string::npos) << text;
+  EXPECT_EQ(text.find(":memory:"), std::string::npos) << text;
+}
+
+TEST(pool, close_wakes_waiters_with_connection_error_and_later_acquire_throws) {
+  test_factory factory;
+  connection_pool pool(factory.get(), settings_with(1));
+  auto held = pool.acquire();
+  auto waiter = std::async(std::launch::async, [&] {
+    try {
+      auto lease = pool.acquire();
+      return std::string("acquired");
+    } catch (const evstore::error& e) {
+      EXPECT_EQ(typeid(e), typeid(evstore::connection_error));
+      EXPECT_EQ(e.native_code(), "");
+      EXPECT_EQ(e.backend(), "");
+      return std::string(e.what());
+    }
+  });
+  ASSERT_TRUE(eventually([&] { return pool.metrics().waiting == 1; }));
+  pool.close();
+  ASSERT_EQ(waiter.wait_for(1s), std::future_status::ready);
+  EXPECT_EQ(waiter.get(), "the pool is closed");
+  try {
+    (void)pool.acquire();
+    ADD_FAILURE() << "acquire() after close() returned";
+  } catch (const evstore::error& e) {
+    EXPECT_EQ(typeid(e), typeid(evstore::connection_error));
+    EXPECT_STREQ(e.what(), "the pool is closed");
+  }
+  // The lease still out is usable, and its connection is closed when it comes back.
+  EXPECT_NO_THROW((void)held->ping());
+  EXPECT_EQ(pool.metrics().size, 1U);
+  held = connection_pool::lease{};
+  const auto m = pool.metrics();
+  EXPECT_EQ(m.size, 0U);
+  EXPECT_EQ(m.destroyed_closed, 1U);
+}
+
+TEST(pool, close_closes_idle_connections_at_once) {
+  test_factory factory;
+  connection_pool pool(factory.get(), settings_with(2));
+  {
+    auto a = pool.acquire();
+    auto b = pool.acquire();
+  }
+  EXPECT_EQ(pool.metrics().idle, 2U);
+  pool.close();
+  const auto m = pool.metrics();
+  EXPECT_EQ(m.size, 0U);
+  EXPECT_EQ(m.destroyed_closed, 2U);
+  pool.close();  // idempotent
+}
+
+TEST(pool, a_lease_outliving_its_pool_stays_usable_and_closes_its_connection) {
+  test_factory factory;
+  std::optional<connection_pool> pool;
+  pool.emplace(factory.get(), settings_with(1));
+  auto lease = pool->acquire();
+  pool.reset();
+  EXPECT_NO_THROW((void)lease->ping());
+  lease = connection_pool::lease{};
+  EXPECT_FALSE(lease);
+}
+
+TEST(pool, a_moved_lease_returns_its_connection_once) {
+  test_factory factory;
+  connection_pool pool(factory.get(), settings_with(2));
+  auto first = pool.acquire();
+  auto moved = std::move(first);
+  EXPECT_FALSE(first);  // NOLINT(bugprone-use-after-move): a moved-from lease is empty
+  EXPECT_TRUE(moved);
+  EXPECT_EQ(pool.metrics().in_use, 1U);
+  auto second = pool.acquire();
+  moved = std::move(second);  // gives back the first connection
+  EXPECT_EQ(pool.metrics().in_use, 1U);
+  EXPECT_EQ(pool.metrics().idle, 1U);
+  moved = connection_pool::lease{};
+  EXPECT_EQ(pool.metrics().in_use, 0U);
+  EXPECT_EQ(pool.metrics().idle, 2U);
+}
+
+TEST(pool, exceptions_thrown_while_holding_a_lease_give_the_connection_back) {
+  constexpr int iterations = 10000;
+  test_factory factory;
+  connection_pool pool(factory.get(), settings_with(3));
+  int caught = 0;
+  for (int i = 0; i < iterations; ++i) {
+    try {
+      auto lease = pool.acquire();
+      throw std::runtime_error("failure while holding a connection");
+    } catch (const std::runtime_error&) {
+      ++caught;
+    }
+  }
+  const auto m = pool.metrics();
+  EXPECT_EQ(caught, iterations);
+  EXPECT_EQ(m.in_use, 0U);
+  EXPECT_LE(m.size, 3U);
+  EXPECT_EQ(m.acquired, static_cast<std::uint64_t>(iterations));
+}
+
+TEST(pool, a_failing_factory_propagates_its_error_to_the_caller_and_frees_the_slot) {
+  test_factory factory;
+  factory.fail = true;
+  connection_pool pool(factory.get(), settings_with(2));
+  try {
+    (void)pool.acquire();
+    ADD_FAILURE() << "acquire() returned although the factory fails";
+  } catch (const evstore::error& e) {
+    EXPECT_EQ(typeid(e), typeid(evstore::connection_error));
+    EXPECT_STREQ(e.what(), "the database is down");
+    EXPECT_EQ(e.native_code(), "SQLITE_CANTOPEN");
+  }
+  auto m = pool.metrics();
+  EXPECT_EQ(m.size, 0U);
+  EXPECT_EQ(m.opening, 0U);
+  EXPECT_EQ(m.waiting, 0U);
+
+  // More callers than slots: each hears of the failure, none is left to time out.
+  std::vector<std::future<std::string>> callers;
+  for (int i = 0; i < 3; ++i) {
+    callers.push_back(std::async(std::launch::async, [&] {
+      try {
+        auto lease = pool.acquire();
+        return std::string("acquired");
+      } catch (const evstore::error& e) {
+        return std::string(e.what());
+      }
+    }));
+  }
+  for (auto& caller : callers) {
+    ASSERT_EQ(caller.wait_for(2s), std::future_status::ready);
+    EXPECT_EQ(caller.get(), "the database is down");
+  }
+  EXPECT_EQ(pool.metrics().size, 0U);
+
+  factory.fail = false;
+  auto a = pool.acquire();
+  auto b = pool.acquire();
+  EXPECT_NO_THROW((void)a->ping());
+  EXPECT_NO_THROW((void)b->ping());
+  m = pool.metrics();
+  EXPECT_EQ(m.size, 2U);
+  EXPECT_EQ(m.created, 2U);
+  EXPECT_EQ(m.timeouts, 0U);
+}
+
+TEST(pool, a_slow_factory_does_not_hold_a_caller_past_its_acquire_timeout) {
+  test_factory factory;
+  factory.delay = 400ms;
+  auto settings = settings_with(1);
+  settings.acquire_timeout = 100ms;
+  connection_pool pool(factory.get(), settings);
+  const auto start = steady::now();
+  EXPECT_THROW((void)pool.acquire(), evstore::pool_timeout);
+  EXPECT_LT(steady::now() - start, 350ms);
+  EXPECT_EQ(pool.metrics().opening, 1U);
+  // The connection opened for nobody in particular is kept for the next caller.
+  ASSERT_TRUE(eventually([&] { return pool.metrics().idle == 1; }));
+  auto lease = pool.acquire();
+  EXPECT_EQ(pool.metrics().created, 1U);
+}
+
+TEST(pool, the_acquire_histogram_adds_up_to_the_acquire_count) {
+  test_factory factory;
+  connection_pool pool(factory.get(), settings_with(1));
+  for (int i = 0; i < 20; ++i) {
+    auto lease = pool.acquire();
+  }
+  // One slow acquisition: it waits about 150 ms for the held connection.
+  auto held = pool.acquire();
+  std::thread slow([&] { auto lease = pool.acquire(); });
+  ASSERT_TRUE(eventually([&] { return pool.metrics().waiting == 1; }));
+  std::this_thread::sleep_for(150ms);
+  held = connection_pool::lease{};
+  slow.join();
+
+  const auto m = pool.metrics();
+  EXPECT_EQ(m.acquire_count, 22U);
+  EXPECT_EQ(m.acquire_count, m.acquired);
+  EXPECT_TRUE(std::is_sorted(m.acquire_histogram.begin(), m.acquire_histogram.end()));
+  EXPECT_EQ(m.acquire_histogram.back(), m.acquire_count);
+  // Buckets: ..., 50 ms, 100 ms, 500 ms, 1 s.
+  EXPECT_EQ(m.acquire_histogram[5], m.acquire_count - 1);
+  EXPECT_EQ(m.acquire_histogram[6], m.acquire_count);
+  EXPECT_GE(m.acquire_time_total, 150ms);
+}
+
+TEST(pool, an_empty_factory_or_a_zero_max_size_is_refused_with_config_error) {
+  test_factory factory;
+  EXPECT_THROW(connection_pool(nullptr, settings_with(1)), evstore::config_error);
+  EXPECT_THROW(connection_pool(factory.get(), settings_with(0)), evstore::config_error);
+  auto negative = settings_with(1);
+  negative.acquire_timeout = -1ms;
+  EXPECT_THROW(connection_pool(factory.get(), negative), evstore::config_error);
+  EXPECT_EQ(factory.opened, 0);
+}
+
+TEST(pool, durations_of_milliseconds_max_mean_practically_never_without_overflow) {
+  test_factory factory;
+  auto settings = settings_with(1);
+  settings.acquire_timeout = std::chrono::milliseconds::max();
+  settings.idle_timeout = std::chrono::milliseconds::max();
+  settings.max_lifetime = std::chrono::milliseconds::max();
+  settings.validation_threshold = std::chrono::milliseconds::max();
+  settings.leak_threshold = std::chrono::milliseconds::max();
+  connection_pool pool(factory.get(), settings);
+  EXPECT_EQ(pool.settings().acquire_timeout, std::chrono::hours{24 * 365 * 100});
+  { auto lease = pool.acquire(); }
+  auto lease = pool.acquire();
+  std::this_thread::sleep_for(30ms);  // a few housekeeping rounds
+  const auto m = pool.metrics();
+  EXPECT_EQ(m.created, 1U);
+  EXPECT_EQ(m.size, 1U);
+  EXPECT_EQ(m.destroyed_lifetime + m.destroyed_idle + m.destroyed_validation, 0U);
+}
+
+TEST(pool, the_default_max_size_is_twice_the_hardware_threads_and_at_least_four) {
+  const std::size_t expected =
+      std::max<std::size_t>(4, 2 * std::size_t{std::thread::hardware_concurrency()});
+  EXPECT_EQ(pool_settings{}.max_size, expected);
+  EXPECT_EQ(evstore::default_pool_max_size(), expected);
+}
