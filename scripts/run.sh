@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's main command: installs what is missing, builds, and runs evstore against its
-# embedded default, a SQLite file evstore.db in the working directory (no server needed).
+# embedded default, a SQLite file evstore.db in the working directory (no server needed):
+# applies the migrations, loads the `small` seed profile (a second run adds nothing), pings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,4 +15,5 @@ set -x
 "$evstore" plugins
 "$evstore" migrate up
 "$evstore" migrate status
+"$evstore" seed --profile small
 "$evstore" ping

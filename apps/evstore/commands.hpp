@@ -2,10 +2,32 @@
 
 // The commands of the evstore command line, each returning its exit code.
 
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
 #include "context.hpp"
 #include "exit_codes.hpp"
 
 namespace evstore::cli {
+
+/// What a command does once the command line is parsed and the configuration loaded.
+using command_action = std::function<exit_code(const context&)>;
+
+// Commands in files of their own register themselves: each add_*_command adds its CLI11
+// subcommand (with --help text and options) and, when it is chosen, sets `chosen`.
+
+/// `evstore serve`: the health check, liveness and metrics over HTTP (serve_command.cpp).
+void add_serve_command(CLI::App& app, command_action& chosen);
+
+/// `evstore health`: the database health report as JSON, exit 0/10/11 (health_command.cpp).
+void add_health_command(CLI::App& app, command_action& chosen);
+
+/// `evstore seed`: deterministic development data (seed_command.cpp).
+void add_seed_command(CLI::App& app, command_action& chosen);
+
+/// `evstore backup` and `evstore restore` (backup_command.cpp).
+void add_backup_commands(CLI::App& app, command_action& chosen);
 
 /// `evstore plugins`: the loaded plugins, one line each.
 exit_code list_plugins(const context& ctx);

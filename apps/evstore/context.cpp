@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <evstore/error.hpp>
+#include <evstore/settings.hpp>
 
 namespace evstore::cli {
 namespace {
@@ -40,6 +41,13 @@ context::context(const global_options& flags)
     config_.set("EVSTORE_MIGRATION_LOCK_TIMEOUT", std::to_string(flags.lock_timeout),
                 "--lock-timeout");
   }
+  if (flags.log_queries) {
+    config_.set("EVSTORE_LOG_QUERIES", "true", "--log-queries");
+    if (flags.log_level.empty()) {
+      // Statements are logged at debug level.
+      config_.set("EVSTORE_LOG_LEVEL", "debug", "--log-queries");
+    }
+  }
   apply_log_level(config_.get("EVSTORE_LOG_LEVEL").value_or("warn"),
                   config_.origin("EVSTORE_LOG_LEVEL"));
 }
@@ -52,8 +60,14 @@ connect_options context::connection_options() const {
   return options;
 }
 
+std::unique_ptr<store> context::open_store() const {
+  return store::open(config_.database(), store_options_from(config_));
+}
+
 connection context::connect(const plugin_registry& plugins) const {
-  return connection::open(plugins, config_.database(), connection_options());
+  auto conn = connection::open(plugins, config_.database(), connection_options());
+  conn.set_query_log(store_options_from(config_).query_log);
+  return conn;
 }
 
 plugin_registry context::discover_plugins() const {

@@ -2,18 +2,21 @@
 
 // What every command needs: the layered configuration and the plugins.
 
+#include <memory>
 #include <string>
 
 #include <evstore/backend.hpp>
 #include <evstore/config.hpp>
 #include <evstore/connection.hpp>
 #include <evstore/plugin_registry.hpp>
+#include <evstore/store.hpp>
 
 namespace evstore::cli {
 
 struct global_options {
   std::string database_url;
   std::string log_level;
+  bool log_queries = false;
   double connect_timeout = 0;  // seconds; 0 means "not given"
   std::string migrations_dir;
   double lock_timeout = 0;  // seconds; 0 means "not given"
@@ -26,6 +29,9 @@ class context {
 
   [[nodiscard]] const evstore::config& config() const noexcept { return config_; }
   [[nodiscard]] connect_options connection_options() const;
+  /// Opens a store on the configured database, with the configured settings.
+  [[nodiscard]] std::unique_ptr<store> open_store() const;
+
   /// Opens a connection to the configured database.
   [[nodiscard]] connection connect(const plugin_registry& plugins) const;
 

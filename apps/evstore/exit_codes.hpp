@@ -15,12 +15,16 @@ enum class exit_code : int {
   migration = 7,   // a migration failed, drifted, or the migration lock could not be had
   pending = 8,     // `migrate status --exit-code`: migrations are pending
   drift = 9,       // `migrate status --exit-code`: an applied migration is modified or missing
+  degraded = 10,   // `health`: the database answers, but migrations are pending or callers queue
+  down = 11,       // `health`: the database cannot be reached, failed, or did not answer in time
+  refused = 12,    // `restore`: the database holds events or media and --force was not given
 };
 
 inline constexpr const char* exit_code_help =
     "Exit codes: 0 ok, 1 failure, 2 usage error, 3 configuration error, 4 plugin error,\n"
     "            5 connection error, 6 other database error, 7 migration error,\n"
     "            8 migrations pending, 9 migrations modified or missing (both: migrate status\n"
-    "            --exit-code).";
+    "            --exit-code), 10 degraded, 11 down (both: health), 12 restore refused: the\n"
+    "            database holds data (restore without --force).";
 
 }  // namespace evstore::cli

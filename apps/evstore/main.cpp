@@ -70,6 +70,9 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", flags.log_level,
                  "trace, debug, info, warn (default), error, critical or off; overrides "
                  "EVSTORE_LOG_LEVEL");
+  app.add_flag("--log-queries", flags.log_queries,
+               "Log every statement with its duration and row count (bound values only with "
+               "EVSTORE_LOG_QUERY_PARAMETERS=true); sets the log level to debug unless given");
   app.add_option("--connect-timeout", flags.connect_timeout,
                  "Seconds a connection attempt may take (default 10); overrides "
                  "EVSTORE_CONNECT_TIMEOUT")
@@ -135,6 +138,13 @@ int main(int argc, char** argv) {
       ->add_option("VERSION", migration.argument, "The migration")
       ->required();
 
+  // Commands in files of their own add themselves here (see commands.hpp).
+  evstore::cli::command_action chosen;
+  evstore::cli::add_seed_command(app, chosen);
+  evstore::cli::add_backup_commands(app, chosen);
+  evstore::cli::add_serve_command(app, chosen);
+  evstore::cli::add_health_command(app, chosen);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -157,6 +167,9 @@ int main(int argc, char** argv) {
     }
     if (*migrate) {
       return evstore::cli::migrate(ctx, migration);
+    }
+    if (chosen) {
+      return chosen(ctx);
     }
     return exit_code::usage;
   });

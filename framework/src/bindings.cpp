@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include <spdlog/fmt/fmt.h>
+
 namespace evstore::detail {
 
 template <typename T>
@@ -41,6 +43,27 @@ std::string bindings::real(double value) {
 
 std::string bindings::optional_real(std::optional<double> value) {
   return add(reals_, value.value_or(0.0), value ? soci::i_ok : soci::i_null);
+}
+
+std::string bindings::describe(bool values) const {
+  if (!values) {
+    return fmt::format("{} parameter(s), values not logged", order_.size());
+  }
+  std::string text;
+  for (std::size_t i = 0; i < order_.size(); ++i) {
+    const auto& b = order_[i];
+    text += (i == 0 ? "" : ", ") + b.name + "=";
+    if (indicators_[i] == soci::i_null) {
+      text += "NULL";
+    } else if (b.type == binding::kind::text) {
+      text += "'" + texts_[b.index] + "'";
+    } else if (b.type == binding::kind::integer) {
+      text += std::to_string(integers_[b.index]);
+    } else {
+      text += fmt::format("{}", reals_[b.index]);
+    }
+  }
+  return text;
 }
 
 void bindings::bind_to(soci::statement& statement) {

@@ -3,6 +3,8 @@
 #include <utility>
 
 #include <soci/soci.h>
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
 
 namespace evstore {
 
@@ -32,10 +34,32 @@ std::string connection::server_version() {
 }
 
 void connection::execute(const std::string& sql) {
+  const auto start = std::chrono::steady_clock::now();
   try {
     *session_ << sql;
   } catch (...) {
     backend_->rethrow_translated(std::current_exception(), "executing a statement");
+  }
+  log_statement(sql, std::chrono::steady_clock::now() - start, -1,
+                [](bool) { return std::string("no parameters"); });
+}
+
+void connection::log_statement(std::string_view sql, std::chrono::steady_clock::duration took,
+                               long long rows,
+                               const std::function<std::string(bool)>& parameters) const {
+  const double ms = std::chrono::duration<double, std::milli>(took).count();
+  const auto threshold = query_log_.slow_threshold;
+  const bool slow = threshold.count() > 0 && took >= threshold;
+  if (!slow && !(query_log_.enabled && spdlog::should_log(spdlog::level::debug))) {
+    return;
+  }
+  const auto rows_text = rows < 0 ? std::string() : fmt::format(", {} row(s)", rows);
+  const auto line =
+      fmt::format("{:.3f} ms{} [{}]: {}", ms, rows_text, parameters(query_log_.parameters), sql);
+  if (slow) {
+    spdlog::warn("slow query ({} ms or more) on {}: {}", threshold.count(), backend_->name(), line);
+  } else {
+    spdlog::debug("query on {}: {}", backend_->name(), line);
   }
 }
 

@@ -116,12 +116,13 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     housekeeper_ = std::thread([this] { housekeep(); });
   }
 
-  connection_pool::lease acquire(std::source_location where) {
+  connection_pool::lease acquire(std::source_location where, milliseconds timeout) {
     const auto start = clock::now();
-    const auto deadline = start + settings_.acquire_timeout;
+    const auto deadline = start + timeout;
     bool first_in_line = false;
     for (;;) {
-      std::unique_ptr<pooled_connection> got = wait_for_connection(deadline, first_in_line);
+      std::unique_ptr<pooled_connection> got =
+          wait_for_connection(deadline, timeout, first_in_line);
 
       // Checked outside the lock: a ping is a round trip to the database.
       const auto now = clock::now();
@@ -240,7 +241,7 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
   // Queues the caller and blocks until it is handed a connection, fails, or the deadline
   // passes.
   std::unique_ptr<pooled_connection> wait_for_connection(clock::time_point deadline,
-                                                         bool first_in_line) {
+                                                         milliseconds timeout, bool first_in_line) {
     std::unique_lock lock(mutex_);
     if (closed_) {
       throw closed_error();
@@ -272,8 +273,8 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
       throw pool_timeout(
           fmt::format("no pooled connection became available within {} ms (pool size {} of at "
                       "most {}: {} in use, {} idle, {} being opened; {} waiting)",
-                      settings_.acquire_timeout.count(), open_ + creating_, settings_.max_size,
-                      open_ - idle_.size(), idle_.size(), creating_, waiters_.size()));
+                      timeout.count(), open_ + creating_, settings_.max_size, open_ - idle_.size(),
+                      idle_.size(), creating_, waiters_.size()));
     }
     if (w.failure) {
       std::rethrow_exception(w.failure);
@@ -631,7 +632,13 @@ connection_pool::~connection_pool() {
 }
 
 connection_pool::lease connection_pool::acquire(std::source_location where) {
-  return state_->acquire(where);
+  return state_->acquire(where, state_->settings().acquire_timeout);
+}
+
+connection_pool::lease connection_pool::acquire_within(std::chrono::milliseconds timeout,
+                                                       std::source_location where) {
+  return state_->acquire(where,
+                         std::clamp(timeout, std::chrono::milliseconds::zero(), longest_duration));
 }
 
 void connection_pool::close() {

@@ -105,8 +105,12 @@ long long execute_counting(connection& conn, const std::string& sql, bindings& v
   statement.alloc();
   statement.prepare(sql);
   statement.define_and_bind();
+  const auto start = std::chrono::steady_clock::now();
   statement.execute(true);
-  return statement.get_affected_rows();
+  const auto rows = statement.get_affected_rows();
+  conn.log_statement(sql, std::chrono::steady_clock::now() - start, rows,
+                     [&](bool with_values) { return values.describe(with_values); });
+  return rows;
 }
 
 long long query_integer(connection& conn, const std::string& sql, bindings& values) {
@@ -117,7 +121,10 @@ long long query_integer(connection& conn, const std::string& sql, bindings& valu
   statement.alloc();
   statement.prepare(sql);
   statement.define_and_bind();
+  const auto start = std::chrono::steady_clock::now();
   statement.execute(true);
+  conn.log_statement(sql, std::chrono::steady_clock::now() - start, 1,
+                     [&](bool with_values) { return values.describe(with_values); });
   return result;
 }
 

@@ -4,6 +4,7 @@
 // statements. Rows are read into scalars, one row at a time: SOCI's vector reads of SQLite
 // INTEGER columns are 32-bit (PITFALLS.md).
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -53,11 +54,15 @@ auto fetch_all(connection& conn, const std::string& sql, bindings& values)
   statement.prepare(sql);
   statement.define_and_bind();
   std::vector<decltype(row.value())> rows;
+  const auto start = std::chrono::steady_clock::now();
   if (statement.execute(true)) {
     do {
       rows.push_back(row.value());
     } while (statement.fetch());
   }
+  conn.log_statement(sql, std::chrono::steady_clock::now() - start,
+                     static_cast<long long>(rows.size()),
+                     [&](bool with_values) { return values.describe(with_values); });
   return rows;
 }
 

@@ -9,6 +9,7 @@
 
 #include "evstore/detail/connection_source.hpp"
 #include "evstore/error.hpp"
+#include "evstore/settings.hpp"
 
 namespace evstore {
 
@@ -162,10 +163,37 @@ void store::state::in_transaction(const std::function<void(connection&)>& work) 
   }
 }
 
-std::unique_ptr<store> store::open(const database_url& url, store_options options) {
-  auto path = plugin_registry::search_path(options.plugin_path);
+namespace {
+
+// Opens a connection, retrying with exponential backoff and full jitter while the database
+// cannot be reached and the budget lasts (a database that is still starting).
+connection open_with_retries(const plugin_registry& plugins, const database_url& url,
+                             const store_options& options) {
+  const auto deadline = std::chrono::steady_clock::now() + options.connect_retry_budget;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      auto conn = connection::open(plugins, url, options.connect);
+      conn.set_query_log(options.query_log);
+      return conn;
+    } catch (const connection_error& e) {
+      const auto delay = backoff(options.retry, attempt);
+      if (std::chrono::steady_clock::now() + delay >= deadline) {
+        throw;
+      }
+      spdlog::info("connecting failed (attempt {}), retrying in {} ms: {}", attempt, delay.count(),
+                   e.what());
+      std::this_thread::sleep_for(delay);
+    }
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<store> store::open(const database_url& requested, store_options options) {
+  auto url = requested;
+  apply_url_settings(url, options);
   auto s = std::make_shared<state>();
-  s->plugins = plugin_registry::discover(path);
+  s->plugins = plugin_registry::discover(plugin_registry::search_path(options.plugin_path));
   s->plugin = s->plugins.plugin_for(url.scheme);
   s->url = url;
   s->sql = s->plugin.backend->sql_dialect();
@@ -184,8 +212,8 @@ std::unique_ptr<store> store::open(const database_url& url, store_options option
   }
   s->options = std::move(options);
   s->pool = std::make_unique<connection_pool>(
-      [registry = &s->plugins, url, connect = s->options.connect] {
-        return connection::open(*registry, url, connect);
+      [registry = &s->plugins, url, options = &s->options] {
+        return open_with_retries(*registry, url, *options);
       },
       s->options.pool);
   return std::unique_ptr<store>(new store(std::move(s)));

@@ -1,7 +1,11 @@
 // Opening PostgreSQL sessions.
 
+#include <poll.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <string_view>
 
 #include <soci/postgresql/soci-postgresql.h>
@@ -56,6 +60,45 @@ void log_notice(void*, const char* message) {
     text.remove_suffix(1);
   }
   spdlog::debug("postgresql: {}", text);
+}
+
+using ping_clock = std::chrono::steady_clock;
+
+// libpq's message, without its trailing newline(s).
+std::string trimmed(const char* message) {
+  std::string text = message != nullptr ? message : "";
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+    text.pop_back();
+  }
+  return text;
+}
+
+[[noreturn]] void throw_connection_lost(PGconn* conn, std::string_view doing) {
+  throw connection_error(
+      fmt::format("postgresql: ping: {}: {}", doing, trimmed(PQerrorMessage(conn))), "",
+      "postgresql");
+}
+
+// Waits until libpq has a whole result to give (PQisBusy false), reading what the server
+// sends, but never past `until`. No cancel is sent on timeout: a cancel to a hung server can
+// hang as well (PITFALLS.md); the caller discards the connection instead.
+void await_result(PGconn* conn, ping_clock::time_point until, std::chrono::milliseconds deadline) {
+  while (PQisBusy(conn) != 0) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - ping_clock::now());
+    if (left <= std::chrono::milliseconds::zero()) {
+      throw timeout_error(fmt::format("postgresql: ping: no answer from the server within {} ms",
+                                      deadline.count()));
+    }
+    pollfd ready{PQsocket(conn), POLLIN, 0};
+    const int polled = poll(&ready, 1, static_cast<int>(left.count()));
+    if (polled < 0 && errno != EINTR) {
+      throw connection_error(fmt::format("postgresql: ping: poll failed: {}", std::strerror(errno)),
+                             "", "postgresql");
+    }
+    if (polled > 0 && PQconsumeInput(conn) == 0) {
+      throw_connection_lost(conn, "reading the answer");
+    }
+  }
 }
 
 }  // namespace
@@ -128,6 +171,46 @@ std::string postgresql_backend::server_version(soci::session& session) const {
   } catch (...) {
     rethrow_translated(std::current_exception(), "reading the server version");
   }
+}
+
+std::chrono::microseconds postgresql_backend::ping(soci::session& session,
+                                                   std::chrono::milliseconds deadline) const {
+  // Through the native handle: SOCI's statements block without a deadline.
+  auto* conn = static_cast<soci::postgresql_session_backend*>(session.get_backend())->conn_;
+  const auto start = ping_clock::now();
+  const auto until = start + deadline;
+  if (PQstatus(conn) != CONNECTION_OK) {
+    throw connection_error("postgresql: ping: the connection is broken", "", "postgresql");
+  }
+  if (PQsendQuery(conn, "SELECT 1") == 0) {
+    throw_connection_lost(conn, "sending the query");
+  }
+  std::string sqlstate;
+  std::string message;
+  bool failed = false;
+  for (;;) {
+    await_result(conn, until, deadline);
+    PGresult* result = PQgetResult(conn);
+    if (result == nullptr) {
+      break;
+    }
+    if (PQresultStatus(result) != PGRES_TUPLES_OK && !failed) {
+      failed = true;
+      const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+      sqlstate = state != nullptr ? state : "";
+      message = trimmed(PQresultErrorMessage(result));
+    }
+    PQclear(result);
+  }
+  const auto took =
+      std::chrono::duration_cast<std::chrono::microseconds>(ping_clock::now() - start);
+  if (PQstatus(conn) != CONNECTION_OK) {
+    throw_connection_lost(conn, "the connection was lost");
+  }
+  if (failed) {
+    throw_for_sqlstate(sqlstate, fmt::format("postgresql: ping: {}", message));
+  }
+  return took;
 }
 
 }  // namespace evstore::postgresql

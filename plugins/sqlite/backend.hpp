@@ -41,10 +41,14 @@ class sqlite_backend final : public backend {
                                                     const connect_options& options) const override;
   [[nodiscard]] bool single_connection_database(const database_url& url) const override;
   [[nodiscard]] std::string server_version(soci::session& session) const override;
+  [[nodiscard]] std::chrono::microseconds ping(soci::session& session,
+                                               std::chrono::milliseconds deadline) const override;
   [[nodiscard]] const dialect* sql_dialect() const override;
   [[nodiscard]] std::vector<migration> migrations() const override;
   [[noreturn]] void rethrow_translated(std::exception_ptr failure,
                                        std::string_view context) const override;
+  void backup(const database_url& url, const std::filesystem::path& output) const override;
+  void restore(const database_url& url, const std::filesystem::path& input) const override;
 
  private:
   sqlite_dialect dialect_;

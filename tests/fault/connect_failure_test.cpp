@@ -13,6 +13,9 @@
 #include <evstore/connection.hpp>
 #include <evstore/error.hpp>
 #include <evstore/redact.hpp>
+#include <evstore/store.hpp>
+
+#include "log_capture.hpp"
 
 #include "process.hpp"
 
@@ -107,4 +110,29 @@ TEST(connect_failure, cli_ping_to_an_unanswering_address_gives_up_at_the_connect
   EXPECT_NE(result.err.find("timeout"), std::string::npos) << result.err;
   const auto output = result.out + result.err;
   EXPECT_EQ(evstore::redact(output, password), output) << "password leaked: " << output;
+}
+
+TEST(connect_failure, a_store_retries_connecting_within_its_budget_then_reports_it) {
+  evstore::store_options options;
+  options.connect_retry_budget = std::chrono::milliseconds(800);
+  options.connect.connect_timeout = std::chrono::seconds(2);
+  auto store = evstore::store::open(evstore::parse_database_url(closed_port_url()), options);
+  const evstore::test::captured_log log;
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_THROW((void)store->events().count({}), evstore::connection_error);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, std::chrono::milliseconds(100)) << "it retried";
+  EXPECT_LT(took, std::chrono::seconds(3)) << "within the budget";
+  const auto text = log.text();
+  EXPECT_NE(text.find("connecting failed (attempt 1), retrying in"), std::string::npos) << text;
+  EXPECT_EQ(evstore::redact(text, password), text) << "password leaked: " << text;
+}
+
+TEST(connect_failure, a_store_without_a_retry_budget_fails_at_once) {
+  evstore::store_options options;
+  options.connect_retry_budget = std::chrono::milliseconds(0);
+  auto store = evstore::store::open(evstore::parse_database_url(closed_port_url()), options);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_THROW((void)store->events().count({}), evstore::connection_error);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
 }

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <exception>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -65,6 +66,17 @@ class EVSTORE_API backend {
   /// @throws the evstore::error the failure maps to.
   [[nodiscard]] virtual std::string server_version(soci::session& session) const = 0;
 
+  /// Runs the smallest query there is (`SELECT 1`) on `session` and returns its round trip,
+  /// waiting at most `deadline` for the answer. The wait is bounded on the client side, so a
+  /// hung server (a stopped process, which TCP keepalives cannot see) cannot hold the caller.
+  /// Used by health checks.
+  /// @throws timeout_error when no answer came within `deadline`; the session is then left
+  ///         with a query in flight and must be discarded (mark its pool lease broken).
+  /// @throws connection_error when the connection is unusable; other evstore::error types as
+  ///         the failure maps to.
+  [[nodiscard]] virtual std::chrono::microseconds ping(
+      soci::session& session, std::chrono::milliseconds deadline) const = 0;
+
   /// The backend's SQL dialect, or nullptr for a backend that is not SQL (it then cannot
   /// run migrations or the core's generic repositories).
   [[nodiscard]] virtual const dialect* sql_dialect() const = 0;
@@ -79,6 +91,26 @@ class EVSTORE_API backend {
   /// This is the plugin's one place that maps native error codes.
   [[noreturn]] virtual void rethrow_translated(std::exception_ptr failure,
                                                std::string_view context) const = 0;
+
+  /// Writes a complete, consistent backup of the database at `url` to the file `output`
+  /// (created or replaced), while other connections may go on writing: a snapshot of one
+  /// instant. Its format is the backend's own (PostgreSQL: a `pg_dump -Fc` archive; SQLite:
+  /// a database file); restore() reads it back. Call it through evstore::backup_to_file,
+  /// which writes to a temporary file and renames it, so that `output` is never partial.
+  /// Credentials never appear in a command line, a log or a message.
+  /// @throws config_error when the URL cannot be backed up (an in-memory database) or a tool
+  ///         it needs is missing or of the wrong version; connection_error when the database
+  ///         cannot be reached; error (category database) when the backup fails.
+  virtual void backup(const database_url& url, const std::filesystem::path& output) const = 0;
+
+  /// Replaces the contents of the database at `url` with the backup in `input`, made by
+  /// backup() of the same backend. The caller decides whether the database may be
+  /// overwritten (evstore::database_holds_data); this function does not ask.
+  /// @throws config_error when `input` is not a backup of this backend or a tool is missing
+  ///         or of the wrong version; connection_error; error (category database) when the
+  ///         restore fails (PostgreSQL: rolled back whole; SQLite: the destination is
+  ///         unchanged unless the failure came while writing it).
+  virtual void restore(const database_url& url, const std::filesystem::path& input) const = 0;
 };
 
 }  // namespace evstore

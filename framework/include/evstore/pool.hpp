@@ -166,6 +166,14 @@ class EVSTORE_API connection_pool {
   /// @throws whatever the factory threw while opening a connection for this caller.
   [[nodiscard]] lease acquire(std::source_location where = std::source_location::current());
 
+  /// As acquire(), but waits at most `timeout` instead of the pool's acquire_timeout: for a
+  /// caller with a deadline of its own, such as a health check, which must answer in time
+  /// even when every connection is in use. A negative timeout counts as zero (a connection
+  /// is had only if one can be handed over at once).
+  /// @throws pool_timeout when none is available within `timeout`; otherwise as acquire().
+  [[nodiscard]] lease acquire_within(std::chrono::milliseconds timeout,
+                                     std::source_location where = std::source_location::current());
+
   /// Closes the pool: closes the idle connections, wakes every waiter with connection_error,
   /// stops the housekeeper and waits for connections being opened (which are then closed).
   /// Leases still out close their connection when they are destroyed. Idempotent; thread-safe.

@@ -41,6 +41,12 @@ struct store_options {
   pool_settings pool;
   retry_policy retry;
   validation_limits limits;
+  query_log_options query_log;
+  /// How long opening a connection is retried (exponential backoff, full jitter) while the
+  /// database cannot be reached, e.g. while it is still starting; 0 tries once.
+  /// Shorter than the pool's acquire timeout by default, so that a caller hears
+  /// connection_error, not pool_timeout, when the database is down.
+  std::chrono::milliseconds connect_retry_budget{std::chrono::seconds(3)};
   /// Searched for plugins before the default folder (as EVSTORE_PLUGIN_PATH).
   std::string plugin_path;
 };
@@ -58,6 +64,7 @@ class EVSTORE_API commit_unknown : public error {
 class EVSTORE_API store {
  public:
   /// Opens a store on `url`: loads the plugins, sets up the pool (connections open lazily).
+  /// evstore's own URL parameters (pool_max, ...; see settings.hpp) override `options`.
   /// `sqlite::memory:` gives one in-memory database shared by the whole store.
   /// @throws plugin_error, config_error.
   [[nodiscard]] static std::unique_ptr<store> open(const database_url& url,

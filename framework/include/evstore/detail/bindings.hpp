@@ -22,6 +22,10 @@ class bindings {
   std::string real(double value);
   std::string optional_real(std::optional<double> value);
 
+  /// For the query log: the values (NULL for a null, text quoted) or, without `values`, only
+  /// how many there are.
+  [[nodiscard]] std::string describe(bool values) const;
+
   /// Adds every value to `statement` (before it is prepared).
   void bind_to(soci::statement& statement);
 

@@ -1,0 +1,125 @@
+#include "evstore/prometheus.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
+#include <string_view>
+#include <utility>
+
+#include <spdlog/fmt/fmt.h>
+
+#include "evstore/version.hpp"
+
+namespace evstore {
+
+namespace {
+
+// Seconds, printed as the shortest decimal that reads back the same.
+template <typename Rep, typename Period>
+double seconds(std::chrono::duration<Rep, Period> d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+class exposition {
+ public:
+  void family(std::string_view name, std::string_view type, std::string_view help) {
+    text_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+  }
+  template <typename Value>
+  void sample(std::string_view name, Value value, std::string_view labels = {}) {
+    if (labels.empty()) {
+      text_ += fmt::format("{} {}\n", name, value);
+    } else {
+      text_ += fmt::format("{}{{{}}} {}\n", name, labels, value);
+    }
+  }
+  template <typename Value>
+  void single(std::string_view name, std::string_view type, std::string_view help, Value value) {
+    family(name, type, help);
+    sample(name, value);
+  }
+  // A histogram from cumulative bucket counts (upper bounds in seconds).
+  template <typename Bounds, typename Counts>
+  void histogram(std::string_view name, std::string_view help, const Bounds& bounds,
+                 const Counts& cumulative, std::uint64_t count, double sum) {
+    family(name, "histogram", help);
+    const std::string bucket = fmt::format("{}_bucket", name);
+    for (std::size_t i = 0; i < bounds.size(); ++i) {
+      sample(bucket, cumulative[i], fmt::format("le=\"{}\"", seconds(bounds[i])));
+    }
+    sample(bucket, count, "le=\"+Inf\"");
+    sample(fmt::format("{}_sum", name), sum);
+    sample(fmt::format("{}_count", name), count);
+  }
+  [[nodiscard]] std::string take() { return std::move(text_); }
+
+ private:
+  std::string text_;
+};
+
+}  // namespace
+
+std::string prometheus_text(const pool_metrics& pool, const health_statistics& health,
+                            const health_report& last) {
+  exposition out;
+  out.family("evstore_build_info", "gauge", "evstore's version; always 1");
+  out.sample("evstore_build_info", 1, fmt::format("version=\"{}\"", EVSTORE_VERSION_STRING));
+
+  out.single("evstore_pool_size", "gauge", "Connections that exist: idle, in use and being opened",
+             pool.size);
+  out.single("evstore_pool_max", "gauge", "The most connections the pool may hold", pool.max_size);
+  out.single("evstore_pool_idle", "gauge", "Open connections waiting in the pool", pool.idle);
+  out.single("evstore_pool_in_use", "gauge", "Connections handed out", pool.in_use);
+  out.single("evstore_pool_opening", "gauge", "Connections being opened", pool.opening);
+  out.single("evstore_pool_waiting", "gauge", "Callers waiting for a connection", pool.waiting);
+  out.single("evstore_pool_connections_created_total", "counter", "Connections opened",
+             pool.created);
+  out.family("evstore_pool_connections_closed_total", "counter", "Connections closed, by reason");
+  for (const auto& [reason, count] :
+       {std::pair{"broken", pool.destroyed_broken}, std::pair{"idle", pool.destroyed_idle},
+        std::pair{"lifetime", pool.destroyed_lifetime},
+        std::pair{"validation", pool.destroyed_validation},
+        std::pair{"closed", pool.destroyed_closed}}) {
+    out.sample("evstore_pool_connections_closed_total", count,
+               fmt::format("reason=\"{}\"", reason));
+  }
+  out.single("evstore_pool_acquire_timeouts_total", "counter",
+             "Acquisitions that gave up waiting for a connection", pool.timeouts);
+  out.histogram("evstore_pool_acquire_seconds", "Time taken to acquire a connection",
+                pool_metrics::acquire_buckets, pool.acquire_histogram, pool.acquire_count,
+                seconds(pool.acquire_time_total));
+
+  out.family("evstore_health_status", "gauge",
+             "The latest health check: 1 for its status (up, degraded or down), 0 for the others");
+  for (const auto status : {health_status::up, health_status::degraded, health_status::down}) {
+    out.sample("evstore_health_status", last.status == status ? 1 : 0,
+               fmt::format("status=\"{}\"", to_string(status)));
+  }
+  out.family("evstore_health_checks_total", "counter",
+             "Health checks run against the database, by the status they gave");
+  std::uint64_t checks = 0;
+  for (const auto status : {health_status::up, health_status::degraded, health_status::down}) {
+    const auto count = health.checks[static_cast<std::size_t>(status)];
+    checks += count;
+    out.sample("evstore_health_checks_total", count,
+               fmt::format("status=\"{}\"", to_string(status)));
+  }
+  out.single("evstore_health_check_timeouts_total", "counter",
+             "Health checks that gave up at their timeout", health.timeouts);
+  out.single("evstore_health_cache_hits_total", "counter",
+             "Health check requests answered from the cache", health.cache_hits);
+  out.histogram("evstore_health_check_duration_seconds", "Time a health check took",
+                health_statistics::duration_buckets, health.duration_histogram, checks,
+                seconds(health.duration_total));
+  if (last.latency) {
+    out.single("evstore_health_latency_seconds", "gauge",
+               "Round trip of the latest health check's SELECT 1", seconds(*last.latency));
+  }
+  if (last.schema) {
+    out.single("evstore_schema_pending_migrations", "gauge",
+               "Migrations not yet applied, as of the latest health check", last.schema->pending);
+  }
+  return out.take();
+}
+
+}  // namespace evstore

@@ -1,0 +1,104 @@
+// Settings reach the store from EVSTORE_* values and from the URL's own parameters, which win
+// and never reach the backend.
+
+#include <gtest/gtest.h>
+
+#include <evstore/error.hpp>
+#include <evstore/settings.hpp>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+evstore::config with(std::initializer_list<std::pair<std::string, std::string>> values) {
+  evstore::config cfg;
+  for (const auto& [key, value] : values) {
+    cfg.set(key, value, "--" + key);
+  }
+  return cfg;
+}
+
+std::string config_error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const evstore::config_error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a config_error";
+  return {};
+}
+
+}  // namespace
+
+TEST(settings, defaults_log_every_query_in_development_only) {
+  const auto development = evstore::store_options_from(with({}));
+  EXPECT_TRUE(development.query_log.enabled);
+  EXPECT_FALSE(development.query_log.parameters);
+  EXPECT_EQ(development.query_log.slow_threshold, 500ms);
+  EXPECT_EQ(development.pool.acquire_timeout, 5s);
+  EXPECT_EQ(development.pool.max_size, evstore::default_pool_max_size());
+  const auto production = evstore::store_options_from(with({{"EVSTORE_ENV", "production"}}));
+  EXPECT_FALSE(production.query_log.enabled);
+}
+
+TEST(settings, evstore_variables_set_the_pool_retries_timeouts_and_logging) {
+  const auto options =
+      evstore::store_options_from(with({{"EVSTORE_POOL_MAX", "12"},
+                                        {"EVSTORE_POOL_MIN_IDLE", "2"},
+                                        {"EVSTORE_POOL_ACQUIRE_TIMEOUT", "1.5"},
+                                        {"EVSTORE_POOL_LEAK_THRESHOLD", "30"},
+                                        {"EVSTORE_RETRY_ATTEMPTS", "3"},
+                                        {"EVSTORE_RETRY_BUDGET", "2"},
+                                        {"EVSTORE_CONNECT_RETRY_BUDGET", "0"},
+                                        {"EVSTORE_CONNECT_TIMEOUT", "4"},
+                                        {"EVSTORE_LOG_QUERIES", "false"},
+                                        {"EVSTORE_LOG_QUERY_PARAMETERS", "on"},
+                                        {"EVSTORE_SLOW_QUERY_THRESHOLD", "0.25"}}));
+  EXPECT_EQ(options.pool.max_size, 12U);
+  EXPECT_EQ(options.pool.min_idle, 2U);
+  EXPECT_EQ(options.pool.acquire_timeout, 1500ms);
+  EXPECT_EQ(options.pool.leak_threshold, 30s);
+  EXPECT_EQ(options.retry.max_attempts, 3);
+  EXPECT_EQ(options.retry.budget, 2s);
+  EXPECT_EQ(options.connect_retry_budget, 0ms);
+  EXPECT_EQ(options.connect.connect_timeout, 4s);
+  EXPECT_FALSE(options.query_log.enabled);
+  EXPECT_TRUE(options.query_log.parameters);
+  EXPECT_EQ(options.query_log.slow_threshold, 250ms);
+}
+
+TEST(settings, a_bad_value_names_the_variable_and_where_it_came_from) {
+  const auto message = config_error_of([] {
+    (void)evstore::store_options_from(with({{"EVSTORE_POOL_MAX", "many"}}));
+  });
+  EXPECT_NE(message.find("EVSTORE_POOL_MAX from --EVSTORE_POOL_MAX"), std::string::npos) << message;
+  EXPECT_NE(config_error_of([] {
+              (void)evstore::store_options_from(with({{"EVSTORE_LOG_QUERIES", "maybe"}}));
+            }).find("EVSTORE_LOG_QUERIES"),
+            std::string::npos);
+  EXPECT_NE(config_error_of([] {
+              (void)evstore::store_options_from(with({{"EVSTORE_ENV", "staging"}}));
+            }).find("EVSTORE_ENV"),
+            std::string::npos);
+}
+
+TEST(settings, url_parameters_win_and_are_removed_before_the_backend_sees_the_url) {
+  auto url = evstore::parse_database_url(
+      "postgresql://app@db/events?sslmode=require&pool_max=3&pool_acquire_timeout=0.2&"
+      "application_name=api&retry_attempts=7");
+  auto options = evstore::store_options_from(with({{"EVSTORE_POOL_MAX", "12"}}));
+  evstore::apply_url_settings(url, options);
+  EXPECT_EQ(options.pool.max_size, 3U) << "the URL wins";
+  EXPECT_EQ(options.pool.acquire_timeout, 200ms);
+  EXPECT_EQ(options.retry.max_attempts, 7);
+  EXPECT_EQ(url.params, (std::vector<std::pair<std::string, std::string>>{
+                            {"sslmode", "require"}, {"application_name", "api"}}))
+      << "libpq's parameters stay, in order; evstore's are gone";
+}
+
+TEST(settings, a_bad_url_parameter_names_the_parameter) {
+  auto url = evstore::parse_database_url("sqlite://x.db?pool_max=-1");
+  evstore::store_options options;
+  const auto message = config_error_of([&] { evstore::apply_url_settings(url, options); });
+  EXPECT_NE(message.find("pool_max from the database URL"), std::string::npos) << message;
+}
