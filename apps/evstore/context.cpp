@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
 #include <evstore/error.hpp>
@@ -58,6 +59,20 @@ connect_options context::connection_options() const {
   options.busy_timeout = config_.seconds("EVSTORE_BUSY_TIMEOUT", options.busy_timeout);
   options.application_name = config_.get("EVSTORE_APPLICATION_NAME").value_or("evstore");
   return options;
+}
+
+std::vector<migration> context::app_migrations(const std::string& backend) const {
+  const auto dir = config_.get("EVSTORE_MIGRATIONS_DIR");
+  if (!dir) {
+    return {};
+  }
+  const auto root = std::filesystem::path(*dir);
+  const auto folder = std::filesystem::is_directory(root / backend) ? root / backend : root;
+  if (!std::filesystem::is_directory(folder)) {
+    throw config_error(fmt::format("EVSTORE_MIGRATIONS_DIR from {}: {} is not a folder",
+                                   config_.origin("EVSTORE_MIGRATIONS_DIR"), *dir));
+  }
+  return read_migrations(folder);
 }
 
 std::unique_ptr<store> context::open_store() const {

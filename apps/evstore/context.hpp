@@ -4,10 +4,12 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <evstore/backend.hpp>
 #include <evstore/config.hpp>
 #include <evstore/connection.hpp>
+#include <evstore/migration.hpp>
 #include <evstore/plugin_registry.hpp>
 #include <evstore/store.hpp>
 
@@ -29,6 +31,11 @@ class context {
 
   [[nodiscard]] const evstore::config& config() const noexcept { return config_; }
   [[nodiscard]] connect_options connection_options() const;
+  /// The application's migrations for `backend` (scope "app"): EVSTORE_MIGRATIONS_DIR/<backend>/
+  /// when that folder exists (one per dialect, as `migrate create` writes them), else the
+  /// folder itself; none when it is not set.
+  [[nodiscard]] std::vector<migration> app_migrations(const std::string& backend) const;
+
   /// Opens a store on the configured database, with the configured settings.
   [[nodiscard]] std::unique_ptr<store> open_store() const;
 

@@ -32,22 +32,6 @@ std::chrono::milliseconds setting(const context& ctx, const char* variable, doub
   return flag >= 0 ? from_seconds(flag) : ctx.config().seconds(variable, fallback);
 }
 
-// The application's migrations, found as `evstore migrate` finds them, so that the health
-// check counts them too.
-std::vector<migration> app_migrations(const context& ctx, const std::string& backend) {
-  const auto dir = ctx.config().get("EVSTORE_MIGRATIONS_DIR");
-  if (!dir) {
-    return {};
-  }
-  const fs::path folder =
-      fs::is_directory(fs::path(*dir) / backend) ? fs::path(*dir) / backend : fs::path(*dir);
-  if (!fs::is_directory(folder)) {
-    throw config_error(fmt::format("EVSTORE_MIGRATIONS_DIR from {}: {} is not a folder",
-                                   ctx.config().origin("EVSTORE_MIGRATIONS_DIR"), *dir));
-  }
-  return read_migrations(folder);
-}
-
 }  // namespace
 
 void add_health_flags(CLI::App& command, health_flags& flags, bool with_cache) {
@@ -106,7 +90,7 @@ database_probe::database_probe(const context& ctx, const health_flags& flags)
       },
       std::move(settings));
   checker_ = std::make_unique<health_checker>(*pool_, url_, plugin.info.name, options,
-                                              app_migrations(ctx, plugin.info.name));
+                                              ctx.app_migrations(plugin.info.name));
 }
 
 database_probe::~database_probe() {

@@ -17,22 +17,6 @@ namespace {
 
 using action = migrate_request::action;
 
-// The application's migrations for `backend`: <dir>/<backend>/ when that folder exists (one
-// folder per dialect, as `migrate create` writes them), else <dir> itself.
-std::vector<migration> app_migrations(const context& ctx, const std::string& backend) {
-  const auto dir = ctx.config().get("EVSTORE_MIGRATIONS_DIR");
-  if (!dir) {
-    return {};
-  }
-  const fs::path folder =
-      fs::is_directory(fs::path(*dir) / backend) ? fs::path(*dir) / backend : fs::path(*dir);
-  if (!fs::is_directory(folder)) {
-    throw config_error(fmt::format("EVSTORE_MIGRATIONS_DIR from {}: {} is not a folder",
-                                   ctx.config().origin("EVSTORE_MIGRATIONS_DIR"), *dir));
-  }
-  return read_migrations(folder);
-}
-
 // The scope a bare version refers to: the application's when it has migrations.
 std::string_view default_scope(const context& ctx) {
   return ctx.config().get("EVSTORE_MIGRATIONS_DIR") ? app_scope : builtin_scope;
@@ -129,7 +113,7 @@ exit_code migrate(const context& ctx, const migrate_request& request) {
   options.lock_timeout =
       ctx.config().seconds("EVSTORE_MIGRATION_LOCK_TIMEOUT", options.lock_timeout);
   options.dry_run = request.dry_run;
-  migrator engine(connection, app_migrations(ctx, connection.backend_name()), options);
+  migrator engine(connection, ctx.app_migrations(connection.backend_name()), options);
   const auto scope = default_scope(ctx);
   switch (request.what) {
     case action::up:
