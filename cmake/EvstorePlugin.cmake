@@ -10,7 +10,22 @@
 # and third parties' (it is installed with the SDK). Undefined symbols fail at link time
 # (-Wl,--no-undefined), not when a user first loads the plugin. The MIGRATIONS files are
 # embedded in the binary and returned by evstore::plugin_migration_files().
-set(EVSTORE_EMBED_MIGRATIONS_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/EvstoreEmbedMigrations.cmake")
+set(EVSTORE_EMBED_FILES_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/EvstoreEmbedFiles.cmake")
+
+# evstore_embed_files(OUTPUT <file.cpp> INCLUDE <"header" or <header>> TYPE <element type>
+#                     FUNCTION <qualified name> FILES <file>... COMMENT <text>)
+# Generates OUTPUT, defining std::vector<TYPE> FUNCTION() with each file's {name, content}.
+function(evstore_embed_files)
+  cmake_parse_arguments(PARSE_ARGV 0 arg "" "OUTPUT;INCLUDE;TYPE;FUNCTION;COMMENT" "FILES")
+  string(REPLACE ";" "|" file_list "${arg_FILES}")
+  add_custom_command(OUTPUT "${arg_OUTPUT}"
+    COMMAND ${CMAKE_COMMAND} "-DOUTPUT=${arg_OUTPUT}" "-DFILES=${file_list}"
+            "-DINCLUDE=${arg_INCLUDE}" "-DTYPE=${arg_TYPE}" "-DFUNCTION=${arg_FUNCTION}"
+            -P "${EVSTORE_EMBED_FILES_SCRIPT}"
+    DEPENDS ${arg_FILES} "${EVSTORE_EMBED_FILES_SCRIPT}"
+    COMMENT "${arg_COMMENT}"
+    VERBATIM)
+endfunction()
 
 function(evstore_add_plugin name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "NO_INSTALL" "OUTPUT_DIRECTORY"
@@ -23,14 +38,9 @@ function(evstore_add_plugin name)
   endif()
 
   set(embedded "${CMAKE_CURRENT_BINARY_DIR}/${name}_migrations.cpp")
-  # '|' joins the list: a ';' would split the -D argument on some generators.
-  string(REPLACE ";" "|" migration_list "${arg_MIGRATIONS}")
-  add_custom_command(OUTPUT "${embedded}"
-    COMMAND ${CMAKE_COMMAND} "-DOUTPUT=${embedded}" "-DFILES=${migration_list}"
-            -P "${EVSTORE_EMBED_MIGRATIONS_SCRIPT}"
-    DEPENDS ${arg_MIGRATIONS} "${EVSTORE_EMBED_MIGRATIONS_SCRIPT}"
-    COMMENT "Embedding the migrations of plugin ${name}"
-    VERBATIM)
+  evstore_embed_files(OUTPUT "${embedded}" INCLUDE "<evstore/plugin.hpp>"
+                      TYPE evstore::migration_file FUNCTION evstore::plugin_migration_files
+                      FILES ${arg_MIGRATIONS} COMMENT "Embedding the migrations of plugin ${name}")
 
   add_library(${name} MODULE ${arg_SOURCES} "${embedded}")
   target_link_libraries(${name} PRIVATE evstore::core ${arg_LINK_LIBRARIES})

@@ -1,7 +1,7 @@
 #pragma once
 
 // Private to libevstore: the files of the repository's seeds/ folder, embedded at build time
-// by cmake/EvstoreEmbedSeeds.cmake (the generated source defines embedded_seed_files).
+// by cmake/EvstoreEmbedFiles.cmake (the generated source defines embedded_seed_files).
 
 #include <string_view>
 #include <vector>
