@@ -12,24 +12,9 @@
 #include <gtest/gtest.h>
 
 namespace evstore::test {
-namespace {
-
-std::string read_file(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-}  // namespace
-
-process_result run_process(const std::vector<std::string>& argv,
-                           const std::map<std::string, std::string>& env,
-                           const std::filesystem::path& cwd) {
-  const temp_dir outputs;
-  const auto out_file = outputs.path() / "out";
-  const auto err_file = outputs.path() / "err";
-
+int start_process(const std::vector<std::string>& argv,
+                  const std::map<std::string, std::string>& env, const std::filesystem::path& cwd,
+                  const std::filesystem::path& out_file, const std::filesystem::path& err_file) {
   std::vector<std::string> env_strings;
   for (const auto& [key, value] : env) {
     env_strings.push_back(key + "=" + value);
@@ -45,7 +30,6 @@ process_result run_process(const std::vector<std::string>& argv,
   }
   c_env.push_back(nullptr);
 
-  const auto start = std::chrono::steady_clock::now();
   const pid_t pid = fork();
   if (pid < 0) {
     throw std::runtime_error("fork failed");
@@ -60,14 +44,36 @@ process_result run_process(const std::vector<std::string>& argv,
     execve(c_argv[0], c_argv.data(), c_env.data());
     _exit(127);
   }
+  return pid;
+}
+
+int exit_code_of(int status) {
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string read_text(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+process_result run_process(const std::vector<std::string>& argv,
+                           const std::map<std::string, std::string>& env,
+                           const std::filesystem::path& cwd) {
+  const temp_dir outputs;
+  const auto out_file = outputs.path() / "out";
+  const auto err_file = outputs.path() / "err";
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t pid = start_process(argv, env, cwd, out_file, err_file);
   int status = 0;
   waitpid(pid, &status, 0);
   process_result result;
   result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - start);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = read_file(out_file);
-  result.err = read_file(err_file);
+  result.exit_code = exit_code_of(status);
+  result.out = read_text(out_file);
+  result.err = read_text(err_file);
   return result;
 }
 

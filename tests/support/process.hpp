@@ -20,6 +20,18 @@ struct process_result {
   std::chrono::milliseconds elapsed{0};
 };
 
+/// Starts `argv` in `cwd` with exactly the environment `env` (nothing inherited), its stdout
+/// and stderr written to `out` and `err`, and returns its pid without waiting.
+int start_process(const std::vector<std::string>& argv,
+                  const std::map<std::string, std::string>& env, const std::filesystem::path& cwd,
+                  const std::filesystem::path& out, const std::filesystem::path& err);
+
+/// A process's exit code from its waitpid status: 128 + the signal when a signal ended it.
+int exit_code_of(int status);
+
+/// The whole content of a text file ("" when it cannot be read).
+std::string read_text(const std::filesystem::path& file);
+
 /// Runs `argv` in `cwd` with exactly the environment `env` (nothing inherited), and waits.
 process_result run_process(const std::vector<std::string>& argv,
                            const std::map<std::string, std::string>& env,

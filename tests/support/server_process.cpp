@@ -1,12 +1,9 @@
 #include "server_process.hpp"
 
-#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -17,17 +14,6 @@ using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
 constexpr std::string_view listening = "listening on ";
-
-std::string read_file(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-int decode(int status) {
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 // The port of "listening on http://HOST:PORT (...)": the digits after the last ':' before
 // the first space after the URL; 0 when the line is not there (yet).
@@ -56,35 +42,7 @@ server_process::server_process(const std::vector<std::string>& argv,
                                std::chrono::milliseconds ready_within) {
   const auto out_file = outputs_.path() / "out";
   const auto err_file = outputs_.path() / "err";
-  std::vector<std::string> env_strings;
-  for (const auto& [key, value] : env) {
-    env_strings.push_back(key + "=" + value);
-  }
-  std::vector<char*> c_argv;
-  for (const auto& arg : argv) {
-    c_argv.push_back(const_cast<char*>(arg.c_str()));
-  }
-  c_argv.push_back(nullptr);
-  std::vector<char*> c_env;
-  for (auto& entry : env_strings) {
-    c_env.push_back(entry.data());
-  }
-  c_env.push_back(nullptr);
-
-  pid_ = fork();
-  if (pid_ < 0) {
-    throw std::runtime_error("fork failed");
-  }
-  if (pid_ == 0) {
-    const int out = open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int err = open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (out < 0 || err < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0 ||
-        chdir(cwd.c_str()) != 0) {
-      _exit(127);
-    }
-    execve(c_argv[0], c_argv.data(), c_env.data());
-    _exit(127);
-  }
+  pid_ = start_process(argv, env, cwd, out_file, err_file);
 
   const auto deadline = steady::now() + ready_within;
   while (steady::now() < deadline) {
@@ -129,7 +87,7 @@ bool server_process::exited() {
   }
   int status = 0;
   if (waitpid(pid_, &status, WNOHANG) == pid_) {
-    exit_code_ = decode(status);
+    exit_code_ = exit_code_of(status);
   }
   return exit_code_.has_value();
 }
@@ -145,16 +103,16 @@ int server_process::stop(int signal, std::chrono::milliseconds limit) {
   kill(pid_, SIGKILL);
   int status = 0;
   waitpid(pid_, &status, 0);
-  exit_code_ = decode(status);
+  exit_code_ = exit_code_of(status);
   return *exit_code_;
 }
 
 std::string server_process::out() const {
-  return read_file(outputs_.path() / "out");
+  return read_text(outputs_.path() / "out");
 }
 
 std::string server_process::err() const {
-  return read_file(outputs_.path() / "err");
+  return read_text(outputs_.path() / "err");
 }
 
 }  // namespace evstore::test
