@@ -54,8 +54,13 @@ class postgresql_backend final : public backend {
   postgresql_dialect dialect_;
 };
 
-/// The libpq connection string for `url`: quoted keyword=value pairs, never a URI, since
-/// SOCI 4.0.3 mangles URIs (PITFALLS.md). The URL's parameters win over `options`.
+/// The connection string for `url` that SOCI hands to libpq: a libpq URI with no host part
+/// and every setting a percent-encoded query parameter (`postgresql://?host=…&password=…`).
+/// SOCI 4.0.3 re-splits a keyword=value string on white space even inside quotes, so a value
+/// with spaces (a password, an application name) would reach libpq changed, and it appends
+/// `=` to a URI without any parameter (PITFALLS.md); this form has neither problem, since it
+/// always has parameters and holds no white space or quote. The URL's parameters win over
+/// `options`.
 [[nodiscard]] std::string conninfo(const database_url& url, const connect_options& options);
 
 /// Rethrows `failure` as the evstore::error it maps to (what backend::rethrow_translated does).

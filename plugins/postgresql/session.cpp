@@ -22,27 +22,12 @@
 namespace evstore::postgresql {
 namespace {
 
-// libpq's quoting for a keyword=value connection string: single quotes, with backslash and
-// quote escaped by a backslash.
-std::string quote(std::string_view value) {
-  std::string out = "'";
-  for (const char c : value) {
-    if (c == '\\' || c == '\'') {
-      out += '\\';
-    }
-    out += c;
-  }
-  out += '\'';
-  return out;
-}
-
-void append(std::string& info, std::string_view keyword, std::string_view value) {
-  if (!info.empty()) {
-    info += ' ';
-  }
-  info += keyword;
-  info += '=';
-  info += quote(value);
+// One `key=value` query parameter of a libpq URI, both sides percent-encoded.
+void append(std::string& query, std::string_view keyword, std::string_view value) {
+  query += query.empty() ? '?' : '&';
+  query += percent_encode(keyword);
+  query += '=';
+  query += percent_encode(value);
 }
 
 // libpq takes whole seconds and treats 1 as 2; round up so a short timeout is never zero
@@ -104,32 +89,34 @@ void await_result(PGconn* conn, ping_clock::time_point until, std::chrono::milli
 }  // namespace
 
 std::string conninfo(const database_url& url, const connect_options& options) {
-  std::string info;
+  std::string query;
   if (!url.host.empty()) {
-    append(info, "host", url.host);
+    append(query, "host", url.host);
   }
   if (url.port) {
-    append(info, "port", std::to_string(*url.port));
+    append(query, "port", std::to_string(*url.port));
   }
   if (!url.database.empty()) {
-    append(info, "dbname", url.database);
+    append(query, "dbname", url.database);
   }
   if (!url.user.empty()) {
-    append(info, "user", url.user);
+    append(query, "user", url.user);
   }
   if (!url.password.empty()) {
-    append(info, "password", url.password);
+    append(query, "password", url.password);
   }
   if (!url.param("connect_timeout")) {
-    append(info, "connect_timeout", timeout_seconds(options.connect_timeout));
+    append(query, "connect_timeout", timeout_seconds(options.connect_timeout));
   }
   if (!url.param("application_name")) {
-    append(info, "application_name", options.application_name);
+    append(query, "application_name", options.application_name);
   }
   for (const auto& [key, value] : url.params) {
-    append(info, key, value);
+    append(query, key, value);
   }
-  return info;
+  // Percent-encoded, the URI holds no white space or quote, so SOCI's re-splitting passes it
+  // through unchanged; the query is never empty, so SOCI does not append its `=` either.
+  return "postgresql://" + query;
 }
 
 std::unique_ptr<soci::session> postgresql_backend::open(const database_url& url,

@@ -73,6 +73,36 @@ TEST(postgresql_backend, passes_url_parameters_to_libpq) {
   EXPECT_EQ(query_text(connection, "SHOW statement_timeout"), "1234ms");
 }
 
+// SOCI 4.0.3 re-splits a connection string on white space, even inside quotes (PITFALLS.md):
+// values with runs of spaces, several words, quotes or backslashes must reach libpq unchanged.
+TEST(postgresql_backend, passes_values_with_spaces_quotes_and_backslashes_to_libpq_unchanged) {
+  auto url = server_url();
+  const std::string name = "evstore  three words, 'single' \"double\" back\\slash";
+  url.params.emplace_back("application_name", name);
+  auto connection = open(url);
+  EXPECT_EQ(query_text(connection, "SHOW application_name"), name);
+}
+
+TEST(postgresql_backend, logs_in_with_a_password_of_spaces_quotes_and_backslashes) {
+  const std::string user = "evstore spaced user";
+  const std::string password = "pa  ss \"wo\" 'rd' \\ @:/% end";
+  {
+    auto admin = open(server_url());
+    admin.execute("DROP ROLE IF EXISTS \"" + user + "\"");
+    std::string literal;
+    for (const char c : password) {
+      literal += c == '\'' ? std::string("''") : std::string(1, c);
+    }
+    admin.execute("CREATE ROLE \"" + user + "\" LOGIN PASSWORD '" + literal + "'");
+  }
+  auto url = server_url();
+  url.user = user;
+  url.password = password;
+  auto connection = open(url);
+  EXPECT_EQ(query_text(connection, "SELECT current_user"), user);
+  open(server_url()).execute("DROP ROLE \"" + user + "\"");
+}
+
 TEST(postgresql_backend, connects_through_the_unix_socket_folder_given_as_host) {
   auto url = server_url();
   url.host = evstore::test::required_env("EVSTORE_TEST_POSTGRESQL_SOCKET_DIR");
