@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
+#include <limits>
 #include <set>
 #include <string>
 #include <thread>
@@ -74,6 +76,15 @@ std::string validation_field_of(const std::function<void()>& action) {
   }
   ADD_FAILURE() << "expected a validation_error";
   return {};
+}
+
+// Repeats `unit` (one character, possibly several bytes) `count` times.
+std::string repeated(std::string_view unit, std::size_t count) {
+  std::string text;
+  for (std::size_t i = 0; i < count; ++i) {
+    text += unit;
+  }
+  return text;
 }
 
 }  // namespace
@@ -561,6 +572,59 @@ TEST_P(repository_conformance, every_rule_of_the_model_is_checked_before_any_sql
   m = sample_media(owner.id, day_one());
   m.uri = "";
   EXPECT_EQ(validation_field_of([&] { (void)store_->media().add(m); }), "uri");
+}
+
+TEST_P(repository_conformance, lengths_count_characters_and_the_maxima_round_trip) {
+  auto e = sample_event(repeated("€", 500));
+  e.description = "";
+  e.location_name = repeated("🎉", 500);
+  e.coordinates = geo_point{90, -180};
+  const auto created = store_->events().create(e);
+  const auto read = store_->events().get(created.id);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->title, e.title) << "500 three-byte characters fit";
+  EXPECT_EQ(read->description, std::optional<std::string>("")) << "empty is not NULL";
+  EXPECT_EQ(read->location_name, e.location_name);
+  EXPECT_EQ(read->coordinates, e.coordinates);
+  EXPECT_EQ(
+      validation_field_of([&] { (void)store_->events().create(sample_event(repeated("€", 501))); }),
+      "title");
+
+  auto m = sample_media(created.id, day_one());
+  m.uri = repeated("ü", 2048);
+  m.mime_type = std::string(127, 'a') + "/" + std::string(127, 'b');
+  m.checksum = repeated("é", 255);
+  m.size_bytes = std::numeric_limits<std::int64_t>::max();
+  const auto added = store_->media().add(m);
+  const auto stored = store_->media().get(added.id);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(*stored, added);
+  EXPECT_EQ(stored->uri, m.uri);
+  EXPECT_EQ(stored->mime_type, m.mime_type);
+  EXPECT_EQ(stored->checksum, m.checksum);
+  EXPECT_EQ(stored->size_bytes, m.size_bytes);
+
+  m.size_bytes = 0;
+  m.checksum = "";
+  EXPECT_EQ(store_->media().add(m).size_bytes, 0);
+  m.uri = repeated("ü", 2049);
+  EXPECT_EQ(validation_field_of([&] { (void)store_->media().add(m); }), "uri");
+}
+
+TEST_P(repository_conformance,
+       metadata_of_exactly_the_size_limit_is_stored_and_one_byte_more_is_not) {
+  const auto limit = validation_limits{}.max_metadata_bytes;
+  // {"k":"xxx…"} serialises to 8 bytes more than its string.
+  nlohmann::json metadata = {{"k", std::string(limit - 8, 'x')}};
+  ASSERT_EQ(metadata.dump().size(), limit);
+  auto e = sample_event("at the limit");
+  e.metadata = metadata;
+  const auto created = store_->events().create(e);
+  EXPECT_EQ(store_->events().get(created.id)->metadata, metadata);
+
+  e.metadata = {{"k", std::string(limit - 7, 'x')}};
+  EXPECT_EQ(validation_field_of([&] { (void)store_->events().create(e); }), "metadata");
+  EXPECT_EQ(store_->events().count({}), 1) << "the refused one reached no table";
 }
 
 }  // namespace evstore::conformance
