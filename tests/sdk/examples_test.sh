@@ -6,9 +6,12 @@
 set -euo pipefail
 source_dir=$1
 build_dir=$2
-prefix=$(mktemp -d /tmp/evstore-sdk-prefix-XXXXXX)
-work=$(mktemp -d /tmp/evstore-sdk-work-XXXXXX)
-trap 'rm -rf "$prefix" "$work"' EXIT
+work=$(mktemp -d /tmp/evstore-sdk-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+prefix=$work/prefix
+# With ccache (CMAKE_CXX_COMPILER_LAUNCHER), paths below $work hash as relative ones, so a
+# rerun in another temporary folder hits the cache.
+export CCACHE_BASEDIR=$work
 
 cmake --install "$build_dir" --prefix "$prefix" >/dev/null
 cp -r "$source_dir/examples/app" "$source_dir/examples/plugin-template" "$work/"
