@@ -10,6 +10,7 @@
 # and third parties' (it is installed with the SDK). Undefined symbols fail at link time
 # (-Wl,--no-undefined), not when a user first loads the plugin. The MIGRATIONS files are
 # embedded in the binary and returned by evstore::plugin_migration_files().
+include(GNUInstallDirs)
 set(EVSTORE_EMBED_FILES_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/EvstoreEmbedFiles.cmake")
 
 # evstore_embed_files(OUTPUT <file.cpp> INCLUDE <"header" or <header>> TYPE <element type>
@@ -17,12 +18,18 @@ set(EVSTORE_EMBED_FILES_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/EvstoreEmbedFiles.cmak
 # Generates OUTPUT, defining std::vector<TYPE> FUNCTION() with each file's {name, content}.
 function(evstore_embed_files)
   cmake_parse_arguments(PARSE_ARGV 0 arg "" "OUTPUT;INCLUDE;TYPE;FUNCTION;COMMENT" "FILES")
-  string(REPLACE ";" "|" file_list "${arg_FILES}")
+  # Relative to the calling folder, as add_library's sources are (the script runs elsewhere).
+  set(files "")
+  foreach(file IN LISTS arg_FILES)
+    cmake_path(ABSOLUTE_PATH file BASE_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}")
+    list(APPEND files "${file}")
+  endforeach()
+  string(REPLACE ";" "|" file_list "${files}")
   add_custom_command(OUTPUT "${arg_OUTPUT}"
     COMMAND ${CMAKE_COMMAND} "-DOUTPUT=${arg_OUTPUT}" "-DFILES=${file_list}"
             "-DINCLUDE=${arg_INCLUDE}" "-DTYPE=${arg_TYPE}" "-DFUNCTION=${arg_FUNCTION}"
             -P "${EVSTORE_EMBED_FILES_SCRIPT}"
-    DEPENDS ${arg_FILES} "${EVSTORE_EMBED_FILES_SCRIPT}"
+    DEPENDS ${files} "${EVSTORE_EMBED_FILES_SCRIPT}"
     COMMENT "${arg_COMMENT}"
     VERBATIM)
 endfunction()

@@ -1,11 +1,12 @@
 // The event and media repositories and transactions, on any backend: the same calls, the same
 // results. Each test gets a fresh, migrated database.
 
-#include "repository_suite.hpp"
+#include "evstore/conformance/repository_suite.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <future>
 #include <limits>
 #include <set>
 #include <string>
@@ -91,7 +92,9 @@ std::string repeated(std::string_view unit, std::size_t count) {
 
 void repository_conformance::SetUp() {
   database_ = GetParam().fresh_database();
-  store_ = store::open(parse_database_url(database_->url()));
+  store_options options;
+  options.plugin_path = GetParam().plugin_path;
+  store_ = store::open(parse_database_url(database_->url()), options);
   (void)store_->migrate();
 }
 
@@ -505,6 +508,22 @@ TEST_P(repository_conformance, claim_pending_from_eight_threads_never_claims_an_
   }
   EXPECT_EQ(claimed.size(), 200U);
   EXPECT_EQ(std::set<uuid>(claimed.begin(), claimed.end()).size(), 200U) << "none twice";
+}
+
+TEST_P(repository_conformance, claim_pending_skips_rows_another_transaction_holds) {
+  EVSTORE_CONFORMANCE_REQUIRE(skip_locked);
+  const auto e = store_->events().create(sample_event("work"));
+  (void)store_->media().add_many({sample_media(e.id, day_one(1)), sample_media(e.id, day_one(2))});
+  store_->transaction([&](transaction& tx) {
+    const auto held = tx.media().claim_pending(1);
+    ASSERT_EQ(held.size(), 1U);
+    auto other = std::async(std::launch::async, [&] { return store_->media().claim_pending(1); });
+    ASSERT_EQ(other.wait_for(5s), std::future_status::ready)
+        << "the second claimer waited for the first one's transaction";
+    const auto claimed = other.get();
+    ASSERT_EQ(claimed.size(), 1U);
+    EXPECT_NE(claimed[0].id, held[0].id);
+  });
 }
 
 TEST_P(repository_conformance, eight_concurrent_writers_lose_no_update) {

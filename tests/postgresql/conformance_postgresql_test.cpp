@@ -9,10 +9,11 @@
 #include <evstore/error.hpp>
 #include <evstore/migrator.hpp>
 
+#include <evstore/conformance/migrator_suite.hpp>
+#include <evstore/conformance/repository_suite.hpp>
+
 #include "fresh_database.hpp"
-#include "migrator_suite.hpp"
 #include "process.hpp"
-#include "repository_suite.hpp"
 
 namespace {
 
@@ -35,7 +36,11 @@ using evstore::conformance::migrator_conformance;
 using evstore::conformance::repository_conformance;
 
 const evstore::conformance::backend_context postgresql_context{
-    "postgresql", [] { return std::make_unique<postgresql_database>(); }};
+    .name = "postgresql",
+    .fresh_database = [] { return std::make_unique<postgresql_database>(); },
+    .capabilities = {evstore::conformance::capability::transactional_ddl,
+                     evstore::conformance::capability::skip_locked},
+    .evstore_command = EVSTORE_CLI};
 
 INSTANTIATE_TEST_SUITE_P(postgresql, migrator_conformance, ::testing::Values(postgresql_context),
                          [](const auto& param_info) { return param_info.param.name; });

@@ -21,4 +21,9 @@ if grep -q "$build_dir" <<<"$output"; then
 fi
 env -i PATH=/usr/bin:/bin "$prefix/bin/evstore" ping | grep -q '^ok: sqlite'
 test -f "$work/evstore.db"
+# The core version and the plugin ABI that plugins must match.
+version=$(env -i PATH=/usr/bin:/bin "$prefix/bin/evstore" --version)
+echo "$version"
+grep -Eq '^evstore [0-9]+\.[0-9]+\.[0-9]+ \(plugin ABI [0-9]+, [a-z]+-[0-9]+;cxx11abi=[01];soci=[0-9.]+\)$' \
+  <<<"$version"
 echo "installed evstore: ok"

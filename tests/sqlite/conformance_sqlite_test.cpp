@@ -7,9 +7,10 @@
 #include <evstore/connection.hpp>
 #include <evstore/migrator.hpp>
 
-#include "migrator_suite.hpp"
+#include <evstore/conformance/migrator_suite.hpp>
+#include <evstore/conformance/repository_suite.hpp>
+
 #include "process.hpp"
-#include "repository_suite.hpp"
 
 namespace {
 
@@ -29,7 +30,10 @@ using evstore::conformance::migrator_conformance;
 using evstore::conformance::repository_conformance;
 
 const evstore::conformance::backend_context sqlite_context{
-    "sqlite", [] { return std::make_unique<sqlite_file>(); }};
+    .name = "sqlite",
+    .fresh_database = [] { return std::make_unique<sqlite_file>(); },
+    .capabilities = {evstore::conformance::capability::transactional_ddl},
+    .evstore_command = EVSTORE_CLI};
 
 INSTANTIATE_TEST_SUITE_P(sqlite, migrator_conformance, ::testing::Values(sqlite_context),
                          [](const auto& param_info) { return param_info.param.name; });
