@@ -29,6 +29,9 @@ void add_seed_command(CLI::App& app, command_action& chosen);
 /// `evstore backup` and `evstore restore` (backup_command.cpp).
 void add_backup_commands(CLI::App& app, command_action& chosen);
 
+/// `evstore stats`: the statements that took the database the most time (stats_command.cpp).
+void add_stats_command(CLI::App& app, command_action& chosen);
+
 /// `evstore plugins`: the loaded plugins, one line each.
 exit_code list_plugins(const context& ctx);
 

@@ -18,6 +18,7 @@ enum class exit_code : int {
   degraded = 10,   // `health`: the database answers, but migrations are pending or callers queue
   down = 11,       // `health`: the database cannot be reached, failed, or did not answer in time
   refused = 12,    // `restore`: the database holds events or media and --force was not given
+  stats_not_enabled = 13,  // `stats`: the database could track statements but does not
 };
 
 inline constexpr const char* exit_code_help =
@@ -25,6 +26,7 @@ inline constexpr const char* exit_code_help =
     "            5 connection error, 6 other database error, 7 migration error,\n"
     "            8 migrations pending, 9 migrations modified or missing (both: migrate status\n"
     "            --exit-code), 10 degraded, 11 down (both: health), 12 restore refused: the\n"
-    "            database holds data (restore without --force).";
+    "            database holds data (restore without --force), 13 statement statistics not\n"
+    "            enabled (stats).";
 
 }  // namespace evstore::cli

@@ -1,10 +1,8 @@
 #include "health_probe.hpp"
 
 #include <algorithm>
-#include <filesystem>
 #include <string>
 #include <utility>
-#include <vector>
 
 #include <fmt/format.h>
 
@@ -12,15 +10,11 @@
 #include <evstore/error.hpp>
 #include <evstore/settings.hpp>
 
-namespace fs = std::filesystem;
-
 namespace evstore::cli {
 namespace {
 
 constexpr std::chrono::milliseconds default_timeout{2000};
 constexpr std::chrono::milliseconds default_cache{1000};
-// One check runs at a time; the second connection is a spare while a broken one is replaced.
-constexpr std::size_t probe_pool_size = 2;
 
 std::chrono::milliseconds from_seconds(double seconds) {
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000.0 + 0.5));
@@ -49,8 +43,7 @@ void add_health_flags(CLI::App& command, health_flags& flags, bool with_cache) {
   }
 }
 
-database_probe::database_probe(const context& ctx, const health_flags& flags)
-    : registry_(ctx.discover_plugins()), url_(ctx.config().database()) {
+database_probe::database_probe(const context& ctx, const health_flags& flags) {
   health_options options;
   options.timeout = setting(ctx, "EVSTORE_HEALTH_TIMEOUT", flags.timeout, default_timeout);
   options.cache_for = setting(ctx, "EVSTORE_HEALTH_CACHE", flags.cache, default_cache);
@@ -59,43 +52,27 @@ database_probe::database_probe(const context& ctx, const health_flags& flags)
                                    ctx.config().origin("EVSTORE_HEALTH_TIMEOUT")));
   }
 
-  // evstore's own URL parameters (pool_max, ...) are for the application's pool; libpq would
-  // refuse them.
-  store_options ignored;
-  apply_url_settings(url_, ignored);
-  const auto& plugin = registry_.plugin_for(url_.scheme);
-
-  pool_settings settings;
-  settings.max_size = probe_pool_size;
-  settings.acquire_timeout = options.timeout;
+  auto settings = store_options_from(ctx.config());
+  // A check reports what it finds now: a database that refuses connections is down, not
+  // retried until the check times out.
+  settings.connect_retry_budget = std::chrono::milliseconds(0);
+  // A connection that takes longer to open than a check may take is of no use to one, and
+  // closing the pool waits for connections being opened: a hung server must not hold it.
+  settings.connect.connect_timeout = std::min(settings.connect.connect_timeout, options.timeout);
   // A connection that went bad while idle (a restarted server) is replaced before a check
   // uses it, with a ping bounded like the check itself.
-  settings.validate = [timeout = options.timeout](connection& conn) {
+  settings.pool.validate = [timeout = options.timeout](connection& conn) {
     (void)conn.backend().ping(conn.session(), timeout);
     return true;
   };
-  if (plugin.backend->single_connection_database(url_)) {
-    settings.max_size = 1;
-    settings.min_idle = 1;
-    settings.idle_timeout = std::chrono::milliseconds(0);
-    settings.max_lifetime = std::chrono::milliseconds(0);
-  }
-  // A connection that takes longer to open than a check may take is of no use to one, and
-  // closing the pool waits for connections being opened: a hung server must not hold it.
-  auto connect = ctx.connection_options();
-  connect.connect_timeout = std::min(connect.connect_timeout, options.timeout);
-  pool_ = std::make_unique<connection_pool>(
-      [registry = &registry_, url = url_, connect] {
-        return connection::open(*registry, url, connect);
-      },
-      std::move(settings));
-  checker_ = std::make_unique<health_checker>(*pool_, url_, plugin.info.name, options,
-                                              ctx.app_migrations(plugin.info.name));
+  const auto url = ctx.config().database();
+  store_ = store::open(url, std::move(settings));
+  const auto backend = store_->database_backend().name();
+  checker_ = std::make_unique<health_checker>(store_->pool(), url, backend, options,
+                                              ctx.app_migrations(backend));
 }
 
-database_probe::~database_probe() {
-  checker_.reset();
-  pool_->close();
-}
+// The checker goes first (members are destroyed in reverse order), then the store.
+database_probe::~database_probe() = default;
 
 }  // namespace evstore::cli

@@ -85,7 +85,8 @@ void configure_http(httplib::Server& server, database_probe& probe, const http_l
   server.Get(metrics_path, [&probe](const httplib::Request&, httplib::Response& res) {
     const auto report = probe.checker().check();
     res.set_header("Cache-Control", "no-store");
-    res.set_content(prometheus_text(probe.pool().metrics(), probe.checker().statistics(), report),
+    res.set_content(prometheus_text(probe.store().metrics(), probe.store().statistics(),
+                                    probe.checker().statistics(), report),
                     prometheus_type);
   });
   // Other methods on the served paths: 405, after cpp-httplib has read (at most

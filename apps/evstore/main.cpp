@@ -144,6 +144,7 @@ int main(int argc, char** argv) {
   evstore::cli::add_backup_commands(app, chosen);
   evstore::cli::add_serve_command(app, chosen);
   evstore::cli::add_health_command(app, chosen);
+  evstore::cli::add_stats_command(app, chosen);
 
   try {
     app.parse(argc, argv);

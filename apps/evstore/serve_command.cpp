@@ -133,6 +133,13 @@ exit_code serve(const context& ctx, const serve_request& request) {
   }
   if (port < 0) {
     const int why = errno;
+    if (why == EADDRINUSE) {
+      throw std::runtime_error(fmt::format(
+          "cannot listen on {}: {}: another program (another evstore serve?) is using port {}; "
+          "stop it, or choose another address with --listen HOST:PORT or EVSTORE_LISTEN (port 0 "
+          "picks a free one)",
+          address.to_string(), std::strerror(why), address.port));
+    }
     throw std::runtime_error(
         fmt::format("cannot listen on {}: {}", address.to_string(),
                     why != 0 ? std::strerror(why) : "the address cannot be bound"));
@@ -140,9 +147,13 @@ exit_code serve(const context& ctx, const serve_request& request) {
   const listen_address bound{address.host, static_cast<std::uint16_t>(port)};
 
   signal_stopper stopper(server, stop_signals);
-  std::cout << fmt::format("listening on http://{} (health: {}, liveness: {}, metrics: {})",
-                           bound.to_string(), health_path, liveness_path, metrics_path)
-            << std::endl;
+  // One write, so that a reader never sees half of it.
+  const auto base = fmt::format("http://{}", bound.to_string());
+  std::cout << fmt::format(
+                   "listening on {} (Ctrl-C or SIGTERM stops it)\n"
+                   "  health:   {}{}\n  liveness: {}{}\n  metrics:  {}{}\n",
+                   base, base, health_path, base, liveness_path, base, metrics_path)
+            << std::flush;
   const bool listened = server.listen_after_bind();
   const int signal = stopper.finish();
   if (signal == 0) {
@@ -169,8 +180,9 @@ void add_serve_command(CLI::App& app, command_action& chosen) {
                       "one); overrides EVSTORE_LISTEN");
   add_health_flags(*command, request->health, true);
   command->footer(
-      "/api/health/db answers 200 (status up or degraded) or 503 (down) with a JSON report;\n"
-      "see docs/operations.md. SIGINT or SIGTERM: in-flight requests finish, then exit 0.");
+      "Once listening, it prints the URLs on stdout. /api/health/db answers 200 (status up or\n"
+      "degraded) or 503 (down) with a JSON report; see docs/operations.md. SIGINT (Ctrl-C) or\n"
+      "SIGTERM: in-flight requests finish, then exit 0. A port in use: exit 1, saying so.");
   command->callback([&chosen, request] {
     chosen = [request](const context& ctx) { return serve(ctx, *request); };
   });

@@ -1,5 +1,7 @@
 #include "evstore/backend.hpp"
 
+#include <spdlog/fmt/fmt.h>
+
 #include "evstore/dialect.hpp"
 
 namespace evstore {
@@ -7,5 +9,16 @@ namespace evstore {
 // Out of line, so that the vtable and type_info of backend live once, in libevstore.
 backend::~backend() = default;
 dialect::~dialect() = default;
+
+statement_statistics backend::top_statements(soci::session&, std::size_t) const {
+  statement_statistics none;
+  none.advice = fmt::format(
+      "{} keeps no statistics of statements. To see what evstore runs and how long it takes, "
+      "log the queries: evstore --log-queries ..., or EVSTORE_LOG_QUERIES=true in the "
+      "application (statements over EVSTORE_SLOW_QUERY_THRESHOLD are logged as warnings "
+      "always).",
+      name());
+  return none;
+}
 
 }  // namespace evstore

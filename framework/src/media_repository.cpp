@@ -47,17 +47,20 @@ media insert_media(connection& conn, const dialect& sql, const new_media& m) {
 
 // Sets one column of one item; the touch trigger moves updated_at on, so the row is read back.
 std::optional<media> update_column(detail::connection_source& source, const uuid& id,
-                                   const std::string& assignment_sql, bindings& b) {
+                                   const std::string& assignment_sql, bindings& b,
+                                   std::source_location caller = std::source_location::current()) {
   std::optional<media> updated;
-  source.run([&](connection& conn) {
-    const auto& sql = source.sql();
-    const auto changed =
-        detail::execute_counting(conn,
-                                 fmt::format("UPDATE media SET {} WHERE id = {}", assignment_sql,
-                                             sql.uuid_from_text(b.text(id.to_string()))),
-                                 b);
-    updated = changed == 0 ? std::nullopt : select_media(conn, sql, id);
-  });
+  source.run(
+      [&](connection& conn) {
+        const auto& sql = source.sql();
+        const auto changed = detail::execute_counting(
+            conn,
+            fmt::format("UPDATE media SET {} WHERE id = {}", assignment_sql,
+                        sql.uuid_from_text(b.text(id.to_string()))),
+            b);
+        updated = changed == 0 ? std::nullopt : select_media(conn, sql, id);
+      },
+      caller);
   return updated;
 }
 

@@ -43,13 +43,20 @@ class exposition {
   void histogram(std::string_view name, std::string_view help, const Bounds& bounds,
                  const Counts& cumulative, std::uint64_t count, double sum) {
     family(name, "histogram", help);
+    histogram_samples(name, {}, bounds, cumulative, count, sum);
+  }
+  // The samples of one labelled series of a histogram whose family is already written.
+  template <typename Bounds, typename Counts>
+  void histogram_samples(std::string_view name, std::string_view labels, const Bounds& bounds,
+                         const Counts& cumulative, std::uint64_t count, double sum) {
     const std::string bucket = fmt::format("{}_bucket", name);
+    const std::string prefix = labels.empty() ? std::string() : fmt::format("{},", labels);
     for (std::size_t i = 0; i < bounds.size(); ++i) {
-      sample(bucket, cumulative[i], fmt::format("le=\"{}\"", seconds(bounds[i])));
+      sample(bucket, cumulative[i], fmt::format("{}le=\"{}\"", prefix, seconds(bounds[i])));
     }
-    sample(bucket, count, "le=\"+Inf\"");
-    sample(fmt::format("{}_sum", name), sum);
-    sample(fmt::format("{}_count", name), count);
+    sample(bucket, count, fmt::format("{}le=\"+Inf\"", prefix));
+    sample(fmt::format("{}_sum", name), sum, labels);
+    sample(fmt::format("{}_count", name), count, labels);
   }
   [[nodiscard]] std::string take() { return std::move(text_); }
 
@@ -59,8 +66,8 @@ class exposition {
 
 }  // namespace
 
-std::string prometheus_text(const pool_metrics& pool, const health_statistics& health,
-                            const health_report& last) {
+std::string prometheus_text(const pool_metrics& pool, const store_statistics& store,
+                            const health_statistics& health, const health_report& last) {
   exposition out;
   out.family("evstore_build_info", "gauge", "evstore's version; always 1");
   out.sample("evstore_build_info", 1, fmt::format("version=\"{}\"", EVSTORE_VERSION_STRING));
@@ -88,6 +95,37 @@ std::string prometheus_text(const pool_metrics& pool, const health_statistics& h
   out.histogram("evstore_pool_acquire_seconds", "Time taken to acquire a connection",
                 pool_metrics::acquire_buckets, pool.acquire_histogram, pool.acquire_count,
                 seconds(pool.acquire_time_total));
+
+  out.family("evstore_operations_total", "counter",
+             "Repository operations finished, failed ones included, by operation");
+  for (const auto& op : store.operations) {
+    out.sample("evstore_operations_total", op.calls, fmt::format("operation=\"{}\"", op.operation));
+  }
+  out.family("evstore_operation_errors_total", "counter",
+             "Repository operations that failed, by operation");
+  for (const auto& op : store.operations) {
+    out.sample("evstore_operation_errors_total", op.errors,
+               fmt::format("operation=\"{}\"", op.operation));
+  }
+  out.family("evstore_operation_duration_seconds", "histogram",
+             "Time a repository operation took, waiting for a connection and retries included");
+  for (const auto& op : store.operations) {
+    out.histogram_samples("evstore_operation_duration_seconds",
+                          fmt::format("operation=\"{}\"", op.operation),
+                          operation_statistics::duration_buckets, op.duration_histogram, op.calls,
+                          seconds(op.duration_total));
+  }
+  out.family("evstore_transactions_total", "counter",
+             "Units of work finished, by outcome: committed, failed, or commit_unknown (the "
+             "connection was lost after COMMIT was sent)");
+  for (const auto& [outcome, count] : {std::pair{"committed", store.transactions_committed},
+                                       std::pair{"failed", store.transactions_failed},
+                                       std::pair{"commit_unknown", store.commit_unknown}}) {
+    out.sample("evstore_transactions_total", count, fmt::format("outcome=\"{}\"", outcome));
+  }
+  out.single("evstore_transaction_retries_total", "counter",
+             "Unit-of-work attempts retried after a transient error or a lost connection",
+             store.transaction_retries);
 
   out.family("evstore_health_status", "gauge",
              "The latest health check: 1 for its status (up, degraded or down), 0 for the others");

@@ -13,22 +13,6 @@
 
 namespace evstore {
 
-namespace detail {
-
-connection_source::~connection_source() = default;
-
-void translating(connection& conn, const std::function<void()>& work) {
-  try {
-    work();
-  } catch (const error&) {
-    throw;
-  } catch (...) {
-    conn.backend().rethrow_translated(std::current_exception(), "running a statement");
-  }
-}
-
-}  // namespace detail
-
 commit_unknown::commit_unknown(const std::string& message)
     : error(error_category::connection, message) {}
 commit_unknown::~commit_unknown() = default;
@@ -69,6 +53,7 @@ struct store::state {
   store_options options;
   const dialect* sql = nullptr;
   std::unique_ptr<connection_pool> pool;
+  detail::statistics_recorder statistics;
 
   // Runs `work` in a write transaction on a pooled connection, retrying it whole under the
   // policy while it fails retryably before COMMIT is sent.
@@ -81,9 +66,11 @@ namespace {
 class pooled_source final : public detail::connection_source {
  public:
   explicit pooled_source(std::shared_ptr<store::state> state)
-      : connection_source(*state->sql, state->options.limits), state_(std::move(state)) {}
+      : connection_source(*state->sql, state->options.limits, state->statistics),
+        state_(std::move(state)) {}
 
-  void run(const std::function<void(connection&)>& work) override {
+ protected:
+  void run_on_connection(const std::function<void(connection&)>& work) override {
     auto lease = state_->pool->acquire();
     try {
       detail::translating(*lease, [&] { work(*lease); });
@@ -95,7 +82,7 @@ class pooled_source final : public detail::connection_source {
     }
   }
 
-  void run_atomically(const std::function<void(connection&)>& work) override {
+  void run_on_connection_atomically(const std::function<void(connection&)>& work) override {
     state_->in_transaction(work);
   }
 
@@ -106,14 +93,17 @@ class pooled_source final : public detail::connection_source {
 // A repository call inside a transaction: its connection, its transaction.
 class transaction_source final : public detail::connection_source {
  public:
-  transaction_source(connection& conn, const dialect& sql, const validation_limits& limits)
-      : connection_source(sql, limits), conn_(conn) {}
+  transaction_source(connection& conn, store::state& state)
+      : connection_source(*state.sql, state.options.limits, state.statistics), conn_(conn) {}
 
-  void run(const std::function<void(connection&)>& work) override {
+ protected:
+  void run_on_connection(const std::function<void(connection&)>& work) override {
     detail::translating(conn_, [&] { work(conn_); });
   }
 
-  void run_atomically(const std::function<void(connection&)>& work) override { run(work); }
+  void run_on_connection_atomically(const std::function<void(connection&)>& work) override {
+    run_on_connection(work);
+  }
 
  private:
   connection& conn_;
@@ -133,10 +123,12 @@ void store::state::in_transaction(const std::function<void(connection&)>& work) 
         commit_sent = true;
         lease->execute("COMMIT");
       });
+      statistics.transaction_committed();
       return;
     } catch (const error& e) {
       if (commit_sent && e.category() == error_category::connection) {
         lease.mark_broken();
+        statistics.commit_outcome_unknown();
         throw commit_unknown(fmt::format(
             "the connection was lost after COMMIT was sent, so whether the transaction was "
             "stored is unknown; it was not retried ({})",
@@ -150,14 +142,17 @@ void store::state::in_transaction(const std::function<void(connection&)>& work) 
       const auto delay = backoff(options.retry, attempt);
       if (!retryable(e) || attempt >= options.retry.max_attempts ||
           std::chrono::steady_clock::now() + delay > deadline) {
+        statistics.transaction_failed();
         throw;
       }
+      statistics.transaction_retried();
       spdlog::info("retrying a transaction (attempt {} of {}) in {} ms after: {}", attempt + 1,
                    options.retry.max_attempts, delay.count(), e.what());
       lease = {};
       std::this_thread::sleep_for(delay);
     } catch (...) {
       roll_back(lease);
+      statistics.transaction_failed();
       throw;
     }
   }
@@ -235,8 +230,7 @@ media_repository store::media() {
 
 void store::run_transaction(const std::function<void(evstore::transaction&)>& work) {
   state_->in_transaction([&](connection& conn) {
-    evstore::transaction tx(
-        std::make_shared<transaction_source>(conn, *state_->sql, state_->options.limits));
+    evstore::transaction tx(std::make_shared<transaction_source>(conn, *state_));
     work(tx);
   });
 }
@@ -253,6 +247,14 @@ const backend& store::database_backend() const noexcept {
 
 pool_metrics store::metrics() const {
   return state_->pool->metrics();
+}
+
+connection_pool& store::pool() noexcept {
+  return *state_->pool;
+}
+
+store_statistics store::statistics() const {
+  return state_->statistics.snapshot();
 }
 
 transaction::transaction(std::shared_ptr<detail::connection_source> source)

@@ -49,6 +49,8 @@ class postgresql_backend final : public backend {
                                        std::string_view context) const override;
   void backup(const database_url& url, const std::filesystem::path& output) const override;
   void restore(const database_url& url, const std::filesystem::path& input) const override;
+  [[nodiscard]] statement_statistics top_statements(soci::session& session,
+                                                    std::size_t limit) const override;
 
  private:
   postgresql_dialect dialect_;

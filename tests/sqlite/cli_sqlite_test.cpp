@@ -1,12 +1,18 @@
 // The evstore command against its embedded SQLite default, run as a user runs it.
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
+#include "http_client.hpp"
 #include "process.hpp"
+#include "server_process.hpp"
 
 namespace fs = std::filesystem;
 using evstore::test::run_process;
@@ -148,4 +154,96 @@ TEST(cli_sqlite, migrate_up_status_and_down_run_on_the_default_database) {
   EXPECT_EQ(down.exit_code, 0) << down.err;
   EXPECT_NE(down.out.find("reverted evstore:1 create_events"), std::string::npos) << down.out;
   EXPECT_EQ(sandbox.run({"migrate", "down", "--steps", "1", "--to", "0"}).exit_code, 2);
+}
+
+TEST(cli_sqlite, log_queries_logs_statements_with_duration_and_rows_on_stderr_without_values) {
+  cli_sandbox sandbox;
+  ASSERT_EQ(sandbox.run({"migrate", "up"}).exit_code, 0);
+  const auto result = sandbox.run({"--log-queries", "seed", "--events", "1"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  const std::regex insert(
+      R"(query on sqlite: \d+\.\d{3} ms, 1 row\(s\) \[\d+ parameter\(s\), values not logged\]: )"
+      R"(INSERT INTO events)");
+  EXPECT_TRUE(std::regex_search(result.err, insert)) << result.err;
+  EXPECT_EQ(result.err.find("evstore 1.0 Launch Party"), std::string::npos)
+      << "a sample event's title is a bound value: " << result.err;
+  EXPECT_EQ(result.out.find("query on"), std::string::npos) << "logs go to stderr";
+
+  sandbox.env["EVSTORE_LOG_QUERY_PARAMETERS"] = "true";
+  const auto with_values = sandbox.run({"--log-queries", "seed", "--events", "1", "--seed", "2"});
+  EXPECT_EQ(with_values.exit_code, 0) << with_values.err;
+  EXPECT_NE(with_values.err.find("query on sqlite: "), std::string::npos) << with_values.err;
+  EXPECT_EQ(with_values.err.find("values not logged"), std::string::npos) << with_values.err;
+}
+
+TEST(cli_sqlite, without_log_queries_no_statement_is_logged) {
+  const cli_sandbox sandbox;
+  const auto result = sandbox.run({"migrate", "up"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.err.find("query on sqlite"), std::string::npos) << result.err;
+}
+
+TEST(cli_sqlite, stats_says_it_does_not_apply_to_sqlite_and_exits_0) {
+  const cli_sandbox sandbox;
+  const auto result = sandbox.run({"stats"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("evstore stats does not apply to sqlite: sqlite keeps no statistics "
+                            "of statements"),
+            std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("evstore --log-queries"), std::string::npos) << result.out;
+
+  const auto json = nlohmann::json::parse(sandbox.run({"stats", "--json"}).out);
+  EXPECT_EQ(json["status"], "not_supported");
+  EXPECT_TRUE(json["statements"].empty());
+  EXPECT_EQ(sandbox.run({"stats", "--top", "0"}).exit_code, 2);
+}
+
+TEST(cli_sqlite, every_command_has_help) {
+  const cli_sandbox sandbox;
+  for (const auto& command : std::vector<std::vector<std::string>>{{"plugins"},
+                                                                   {"plugins", "doctor"},
+                                                                   {"ping"},
+                                                                   {"migrate"},
+                                                                   {"migrate", "up"},
+                                                                   {"seed"},
+                                                                   {"backup"},
+                                                                   {"restore"},
+                                                                   {"serve"},
+                                                                   {"health"},
+                                                                   {"stats"}}) {
+    auto args = command;
+    args.emplace_back("--help");
+    const auto result = sandbox.run(args);
+    EXPECT_EQ(result.exit_code, 0) << command.back() << ": " << result.err;
+    EXPECT_NE(result.out.find("Usage:"), std::string::npos) << command.back() << result.out;
+  }
+}
+
+// The main job of scripts/run.sh, on the embedded default: migrate, seed, serve.
+TEST(cli_sqlite, the_main_job_migrates_seeds_and_serves_health_and_metrics) {
+  const cli_sandbox sandbox;
+  const auto migrated = sandbox.run({"migrate", "up"});
+  ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
+  const auto seeded = sandbox.run({"seed", "--profile", "small"});
+  ASSERT_EQ(seeded.exit_code, 0) << seeded.err;
+  EXPECT_NE(seeded.out.find("seeded 25 events and 207 media"), std::string::npos) << seeded.out;
+
+  evstore::test::server_process server({EVSTORE_CLI, "serve", "--listen", "127.0.0.1:0"},
+                                       sandbox.env, sandbox.dir.path());
+  const auto base = "http://127.0.0.1:" + std::to_string(server.port());
+  EXPECT_NE(server.out().find("  health:   " + base + "/api/health/db\n"), std::string::npos)
+      << server.out();
+  EXPECT_NE(server.out().find("  metrics:  " + base + "/metrics\n"), std::string::npos)
+      << server.out();
+  auto client = evstore::test::local_client(server.port());
+  const auto health = client.Get("/api/health/db");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(health->body)["status"], "up") << health->body;
+  const auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("evstore_health_status{status=\"up\"} 1"), std::string::npos)
+      << metrics->body;
+  EXPECT_EQ(server.stop(SIGINT), 0) << server.err();
 }

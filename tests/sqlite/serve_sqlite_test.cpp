@@ -113,10 +113,12 @@ TEST(serve_sqlite, a_migrated_database_is_up_with_every_field_and_sigterm_exits_
   const sandbox box;
   box.migrate();
   auto server = box.serve();
-  EXPECT_NE(server->out().find("listening on http://127.0.0.1:" + std::to_string(server->port()) +
-                               " (health: /api/health/db, liveness: /api/health/live, metrics: "
-                               "/metrics)"),
-            std::string::npos)
+  const auto base = "http://127.0.0.1:" + std::to_string(server->port());
+  EXPECT_TRUE(server->out().starts_with("listening on " + base +
+                                        " (Ctrl-C or SIGTERM stops it)\n"
+                                        "  health:   " +
+                                        base + "/api/health/db\n  liveness: " + base +
+                                        "/api/health/live\n  metrics:  " + base + "/metrics\n"))
       << server->out();
 
   const auto report = get_json(server->port(), "/api/health/db", 200);
@@ -324,6 +326,10 @@ TEST(serve_sqlite, a_port_in_use_is_refused_with_a_clear_error) {
                             ": Address already in use"),
             std::string::npos)
       << result.err;
+  EXPECT_NE(result.err.find("choose another address with --listen HOST:PORT or EVSTORE_LISTEN"),
+            std::string::npos)
+      << result.err;
+  EXPECT_TRUE(result.out.empty()) << result.out;
   EXPECT_EQ(get_json(first->port(), "/api/health/live", 200)["status"], "up");
   EXPECT_EQ(first->stop(), 0) << first->err();
 }

@@ -210,7 +210,7 @@ TEST(prometheus_text, every_family_has_help_and_type_and_histograms_end_in_inf) 
   memory_database db(true);
   health_checker checker(*db.pool, memory_url, "sqlite");
   const auto report = checker.check();
-  const auto text = evstore::prometheus_text(db.pool->metrics(), checker.statistics(), report);
+  const auto text = evstore::prometheus_text(db.pool->metrics(), {}, checker.statistics(), report);
   EXPECT_NE(text.find("# TYPE evstore_pool_size gauge\nevstore_pool_size 1\n"), std::string::npos)
       << text;
   EXPECT_NE(text.find("# TYPE evstore_pool_acquire_seconds histogram\n"), std::string::npos);

@@ -9,6 +9,7 @@
 /// are const and must be thread-safe. It throws only evstore::error types.
 
 #include <chrono>
+#include <cstddef>
 #include <exception>
 #include <filesystem>
 #include <memory>
@@ -20,6 +21,7 @@
 #include "evstore/dialect.hpp"
 #include "evstore/export.hpp"
 #include "evstore/migration.hpp"
+#include "evstore/statement_statistics.hpp"
 
 namespace soci {
 class session;
@@ -111,6 +113,17 @@ class EVSTORE_API backend {
   ///         restore fails (PostgreSQL: rolled back whole; SQLite: the destination is
   ///         unchanged unless the failure came while writing it).
   virtual void restore(const database_url& url, const std::filesystem::path& input) const = 0;
+
+  /// The `limit` statements of this database that took the most execution time in total,
+  /// with their calls, mean time and rows, as the database tracks them (PostgreSQL:
+  /// pg_stat_statements), for `evstore stats`. Read-only: it never installs or enables
+  /// anything; when tracking is off it answers not_enabled with the steps that enable it.
+  /// Statement texts are the database's normalised ones and may hold any SQL that ran (a
+  /// caller that shows them redacts the password it knows, as `evstore stats` does).
+  /// Not pure: the default answers not_supported, naming this backend.
+  /// @throws the evstore::error a failure of the database maps to.
+  [[nodiscard]] virtual statement_statistics top_statements(soci::session& session,
+                                                            std::size_t limit) const;
 };
 
 }  // namespace evstore

@@ -24,6 +24,7 @@
 #include "evstore/migrator.hpp"
 #include "evstore/pool.hpp"
 #include "evstore/repositories.hpp"
+#include "evstore/store_statistics.hpp"
 #include "evstore/validation.hpp"
 
 namespace evstore {
@@ -100,6 +101,13 @@ class EVSTORE_API store {
   [[nodiscard]] const backend& database_backend() const noexcept;
   /// The connection pool's figures.
   [[nodiscard]] pool_metrics metrics() const;
+
+  /// The store's connection pool, for code that checks or watches the database through it,
+  /// such as a health_checker (evstore/health.hpp). Valid as long as the store.
+  [[nodiscard]] connection_pool& pool() noexcept;
+
+  /// The repository operations, transactions and retries since the store was opened.
+  [[nodiscard]] store_statistics statistics() const;
 
   /// Opaque: defined in store.cpp.
   struct state;

@@ -3,8 +3,10 @@
 // Internal: where a repository gets its connection. Not part of the SDK.
 
 #include <functional>
+#include <source_location>
 
 #include "evstore/connection.hpp"
+#include "evstore/detail/statistics_recorder.hpp"
 #include "evstore/dialect.hpp"
 #include "evstore/validation.hpp"
 
@@ -12,25 +14,39 @@ namespace evstore::detail {
 
 class connection_source {
  public:
-  connection_source(const dialect& sql, const validation_limits& limits)
-      : sql_(sql), limits_(limits) {}
+  /// @param statistics counts every run() and run_atomically() by the calling function; it
+  ///        must outlive this source.
+  connection_source(const dialect& sql, const validation_limits& limits,
+                    statistics_recorder& statistics)
+      : sql_(sql), limits_(limits), statistics_(statistics) {}
   connection_source(const connection_source&) = delete;
   connection_source& operator=(const connection_source&) = delete;
   virtual ~connection_source();
 
   /// Runs `work` on a connection. Failures reach the caller as evstore::error types.
-  virtual void run(const std::function<void(connection&)>& work) = 0;
+  /// `caller` names the repository operation in the store's statistics: leave it defaulted,
+  /// so that it is the function calling run() ("events.create").
+  void run(const std::function<void(connection&)>& work,
+           std::source_location caller = std::source_location::current());
 
   /// Runs `work` atomically: in a write transaction of its own (retried under the store's
-  /// policy), or within the enclosing transaction.
-  virtual void run_atomically(const std::function<void(connection&)>& work) = 0;
+  /// policy), or within the enclosing transaction. `caller` as for run().
+  void run_atomically(const std::function<void(connection&)>& work,
+                      std::source_location caller = std::source_location::current());
 
   [[nodiscard]] const dialect& sql() const noexcept { return sql_; }
   [[nodiscard]] const validation_limits& limits() const noexcept { return limits_; }
 
+ protected:
+  /// run() without the counting.
+  virtual void run_on_connection(const std::function<void(connection&)>& work) = 0;
+  /// run_atomically() without the counting.
+  virtual void run_on_connection_atomically(const std::function<void(connection&)>& work) = 0;
+
  private:
   const dialect& sql_;
   const validation_limits& limits_;
+  statistics_recorder& statistics_;
 };
 
 /// Runs `work` on `conn`, turning any foreign exception (SOCI's) into the evstore::error the
