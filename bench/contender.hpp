@@ -5,6 +5,7 @@
 // results (evstore's model values), so that the benchmark compares like with like.
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>

@@ -95,7 +95,7 @@ std::vector<std::string> load_statements(backend_kind kind, std::size_t events,
         "'event ' || i, 'A benchmark event', 'scheduled', "
         "TIMESTAMPTZ 'epoch' + ({} + i * 60000000) * INTERVAL '1 microsecond', 'Hall A', "
         "52.5, 13.4, CAST('{{\"source\": \"bench\", \"n\": ' || i || '}}' AS jsonb) "
-        "FROM generate_series(0, {}) AS i",
+        "FROM generate_series(CAST(0 AS bigint), {}) AS i",
         epoch_of_data_us, static_cast<long long>(events) - 1));
     statements.push_back(fmt::format(
         "INSERT INTO media (id, event_id, kind, uri, mime_type, size_bytes, checksum, "
@@ -107,7 +107,7 @@ std::vector<std::string> load_statements(backend_kind kind, std::size_t events,
         "TIMESTAMPTZ 'epoch' + ({1} + (j / {0}) * 1000000 + j % 997) * INTERVAL "
         "'1 microsecond', 'ready', "
         "CAST('{{\"camera\": \"bench\", \"sequence\": ' || j || '}}' AS jsonb) "
-        "FROM generate_series(0, {2}) AS j",
+        "FROM generate_series(CAST(0 AS bigint), {2}) AS j",
         events, epoch_of_data_us, static_cast<long long>(media) - 1));
   } else {
     statements.push_back(fmt::format(

@@ -52,7 +52,7 @@ double median(std::vector<double> values) {
 }
 
 std::optional<double> ratio(const workload_result& result, contender_kind which,
-                            contender_kind baseline) {
+                            contender_kind baseline, speed by) {
   const auto a = result.runs.find(which);
   const auto b = result.runs.find(baseline);
   if (a == result.runs.end() || b == result.runs.end() || a->second.empty()) {
@@ -60,7 +60,11 @@ std::optional<double> ratio(const workload_result& result, contender_kind which,
   }
   std::vector<double> ratios;
   for (std::size_t i = 0; i < a->second.size() && i < b->second.size(); ++i) {
-    ratios.push_back(a->second[i].throughput / b->second[i].throughput);
+    const auto& mine = a->second[i];
+    const auto& theirs = b->second[i];
+    ratios.push_back(by == speed::throughput
+                         ? mine.throughput / theirs.throughput
+                         : percentile(theirs.latencies_us, 50) / percentile(mine.latencies_us, 50));
   }
   return median(ratios);
 }
@@ -80,6 +84,11 @@ std::string bench_line(const workload_result& result) {
         fmt::format(" raw_insert={:.1f} ratio_raw_insert={:.3f}", alt->throughput,
                     ratio(result, contender_kind::evstore, contender_kind::raw_insert).value_or(0));
   }
+  if (summarize(result, contender_kind::evstore).value_or(summary{}).latencies) {
+    line += fmt::format(" p50_ratio={:.3f}", ratio(result, contender_kind::evstore,
+                                                   contender_kind::raw, speed::median_operation)
+                                                 .value_or(0));
+  }
   line += fmt::format(" rows={} repeats={}", result.rows,
                       result.runs.empty() ? 0 : result.runs.begin()->second.size());
   for (const auto which : listed) {
@@ -93,10 +102,10 @@ std::string bench_line(const workload_result& result) {
 }
 
 std::string table(const std::vector<workload_result>& results) {
-  std::string text =
-      fmt::format("{:<10} {:<8} {:>8} {:<10} {:>11} {:>11} {:>11} {:>8} {:>8}  {:<23} {:<23}\n",
-                  "backend", "workload", "rows", "unit", "evstore", "raw", "soci", "ev/raw",
-                  "soci/raw", "p50 us (ev/raw/soci)", "p99 us (ev/raw/soci)");
+  std::string text = fmt::format(
+      "{:<10} {:<8} {:>8} {:<10} {:>11} {:>11} {:>11} {:>8} {:>8} {:>8}  {:<23} {:<23}\n",
+      "backend", "workload", "rows", "unit", "evstore", "raw", "soci", "ev/raw", "soci/raw",
+      "p50 e/r", "p50 us (ev/raw/soci)", "p99 us (ev/raw/soci)");
   for (const auto& result : results) {
     const auto get = [&](contender_kind which) {
       return summarize(result, which).value_or(summary{});
@@ -109,12 +118,17 @@ std::string table(const std::vector<workload_result>& results) {
                  ? fmt::format("{:.0f}/{:.0f}/{:.0f}", ev.*member, raw.*member, soci.*member)
                  : std::string("-");
     };
+    const auto p50_ratio =
+        ev.latencies ? fmt::format("{:.3f}", ratio(result, contender_kind::evstore,
+                                                   contender_kind::raw, speed::median_operation)
+                                                 .value_or(0))
+                     : std::string("-");
     text += fmt::format(
-        "{:<10} {:<8} {:>8} {:<10} {:>11.1f} {:>11.1f} {:>11.1f} {:>8.3f} {:>8.3f}  {:<23} "
+        "{:<10} {:<8} {:>8} {:<10} {:>11.1f} {:>11.1f} {:>11.1f} {:>8.3f} {:>8.3f} {:>8}  {:<23} "
         "{:<23}\n",
         to_string(result.backend), result.workload, result.rows, result.unit, ev.throughput,
         raw.throughput, soci.throughput, ratio(result, contender_kind::evstore).value_or(0),
-        ratio(result, contender_kind::soci).value_or(0), latency(&summary::p50),
+        ratio(result, contender_kind::soci).value_or(0), p50_ratio, latency(&summary::p50),
         latency(&summary::p99));
     if (const auto alt = summarize(result, contender_kind::raw_insert)) {
       text += fmt::format(

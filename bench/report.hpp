@@ -3,6 +3,7 @@
 // Results: one contender's measurement of one workload, their medians over repeats, the
 // machine-readable BENCH line and the closing table.
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -32,13 +33,19 @@ struct workload_result {
 /// The median of `values`; 0 for none.
 [[nodiscard]] double median(std::vector<double> values);
 
-/// The median over repeats of a contender's throughput divided by raw's in the same repeat:
+/// What a ratio compares: throughput, or the speed of the median operation (1 / p50), which
+/// a preempted operation on a busy machine cannot move.
+enum class speed : std::uint8_t { throughput, median_operation };
+
+/// The median over repeats of a contender's speed divided by raw's in the same repeat:
 /// higher is better, 1.0 means as fast as raw. nullopt when either did not run.
 [[nodiscard]] std::optional<double> ratio(const workload_result& result, contender_kind which,
-                                          contender_kind baseline = contender_kind::raw);
+                                          contender_kind baseline = contender_kind::raw,
+                                          speed by = speed::throughput);
 
 /// "BENCH backend=... workload=... evstore=... raw=... soci=... ratio=... unit=...", then
-/// soci_ratio, rows, repeats, and p50/p99 (microseconds) for latency workloads.
+/// soci_ratio, rows, repeats, and for latency workloads p50_ratio (ratio by median operation)
+/// and p50/p99 (microseconds).
 [[nodiscard]] std::string bench_line(const workload_result& result);
 
 /// A table of every result, for people.
