@@ -19,7 +19,7 @@ namespace evstore::bench {
 namespace {
 
 // Tiny sizes: the whole run takes a few seconds per backend (the smoke tests).
-sizes smoke_sizes(int repeats) {
+sizes smoke_sizes() {
   sizes s;
   s.creates = 20;
   s.w2_events = 20;
@@ -29,7 +29,6 @@ sizes smoke_sizes(int repeats) {
   s.lookups = 200;
   s.read_events = 20;
   s.w5_duration = std::chrono::milliseconds(200);
-  s.repeats = repeats;
   return s;
 }
 
@@ -118,7 +117,7 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  auto amounts = o.smoke ? smoke_sizes(o.repeats) : sizes{};
+  auto amounts = o.smoke ? smoke_sizes() : sizes{};
   amounts.repeats = o.repeats;
   if (!o.smoke) {
     amounts.batch = o.batch;
