@@ -1,0 +1,147 @@
+#include "bench_database.hpp"
+
+#include <cstdlib>
+#include <iostream>
+#include <random>
+
+#include <soci/soci.h>
+
+#include <spdlog/fmt/fmt.h>
+
+#include <evstore/migrator.hpp>
+#include <evstore/plugin_registry.hpp>
+
+#include "dataset.hpp"
+
+namespace evstore::bench {
+namespace {
+
+void append(std::string& info, std::string_view key, std::string_view value) {
+  info += info.empty() ? "" : " ";
+  info += key;
+  info += "='";
+  for (const char c : value) {
+    if (c == '\'' || c == '\\') {
+      info += '\\';
+    }
+    info += c;
+  }
+  info += '\'';
+}
+
+std::string random_suffix() {
+  std::random_device device;
+  return fmt::format("{:08x}{:08x}", device(), device());
+}
+
+}  // namespace
+
+std::string libpq_conninfo(const database_url& url) {
+  std::string info;
+  const std::pair<std::string_view, std::string> fields[] = {
+      {"host", url.host},
+      {"port", url.port ? std::to_string(*url.port) : std::string()},
+      {"dbname", url.database},
+      {"user", url.user},
+      {"password", url.password}};
+  for (const auto& [key, value] : fields) {
+    if (!value.empty()) {
+      append(info, key, value);
+    }
+  }
+  for (const auto& [key, value] : url.params) {
+    append(info, key, value);
+  }
+  return info;
+}
+
+bench_database::bench_database(backend_kind kind, const database_url& server,
+                               const std::filesystem::path& sqlite_dir)
+    : server_(server) {
+  const char* plugin_path = std::getenv("EVSTORE_PLUGIN_PATH");
+  plugins_ = std::make_unique<plugin_registry>(plugin_registry::discover(
+      plugin_registry::search_path(plugin_path == nullptr ? "" : plugin_path)));
+  target_.kind = kind;
+  name_ = "evstore_bench_" + random_suffix();
+  if (kind == backend_kind::postgresql) {
+    // The name is made of [a-z0-9_] only, so it needs no quoting.
+    connection::open(*plugins_, server_, {}).execute("CREATE DATABASE " + name_);
+    target_.url = server_;
+    target_.url.database = name_;
+  } else {
+    std::filesystem::create_directories(sqlite_dir);
+    target_.url = parse_database_url(
+        "sqlite://" + std::filesystem::absolute(sqlite_dir / (name_ + ".db")).string());
+  }
+  try {
+    admin_ = std::make_unique<connection>(connection::open(*plugins_, target_.url, {}));
+    migrator(*admin_, {}, {}).up();
+  } catch (...) {
+    drop();
+    throw;
+  }
+}
+
+bench_database::~bench_database() {
+  drop();
+}
+
+void bench_database::drop() noexcept {
+  admin_.reset();
+  try {
+    if (target_.kind == backend_kind::postgresql) {
+      connection::open(*plugins_, server_, {})
+          .execute("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+    } else {
+      for (const auto* suffix : {"", "-wal", "-shm"}) {
+        std::filesystem::remove(target_.url.database + suffix);
+      }
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "evstore-bench: could not remove the benchmark database " << name_ << ": "
+              << e.what() << "\n";
+  }
+}
+
+void bench_database::reset() {
+  if (target_.kind == backend_kind::postgresql) {
+    execute("TRUNCATE media, events");
+  } else {
+    execute("DELETE FROM media");
+    execute("DELETE FROM events");
+    // Every contender starts with an empty write-ahead log.
+    execute("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+}
+
+void bench_database::load(std::size_t events, std::size_t media_per_event) {
+  for (const auto& statement : load_statements(target_.kind, events, media_per_event)) {
+    execute(statement);
+  }
+  if (target_.kind == backend_kind::sqlite) {
+    execute("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+}
+
+void bench_database::execute(const std::string& sql) {
+  admin_->execute(sql);
+}
+
+long long bench_database::query_integer(const std::string& sql) {
+  long long value = 0;
+  soci::indicator null{};
+  try {
+    admin_->session() << sql, soci::into(value, null);
+  } catch (...) {
+    admin_->backend().rethrow_translated(std::current_exception(), sql);
+  }
+  return null == soci::i_null ? 0 : value;
+}
+
+std::string bench_database::micros(std::string_view column) const {
+  return target_.kind == backend_kind::postgresql
+             ? fmt::format("CAST(EXTRACT(EPOCH FROM {}) * 1000000 AS bigint)", column)
+             : std::string(column);
+}
+
+}  // namespace evstore::bench
