@@ -8,4 +8,6 @@ namespace evstore {
 backend::~backend() = default;
 dialect::~dialect() = default;
 
+void backend::interrupt(soci::session& /*session*/) const noexcept {}
+
 }  // namespace evstore
