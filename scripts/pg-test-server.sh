@@ -63,6 +63,7 @@ start() {
   cat >"$dir/env" <<ENV
 export EVSTORE_TEST_POSTGRESQL_URL='postgresql://$user:$password_encoded@127.0.0.1:$port/$database'
 export EVSTORE_TEST_POSTGRESQL_PASSWORD='$password'
+export EVSTORE_TEST_POSTGRESQL_PASSWORD_ENCODED='$password_encoded'
 export EVSTORE_TEST_POSTGRESQL_SOCKET_DIR='$dir'
 export EVSTORE_TEST_POSTGRESQL_PORT='$port'
 export EVSTORE_TEST_POSTGRESQL_DATA='$data'
