@@ -2,10 +2,14 @@
 // hung, its idle sessions killed, a commit's answer lost. Each test runs a write load that
 // records every operation's outcome (write_ledger.hpp) and then holds the table to it.
 
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <csignal>
+#include <functional>
 #include <future>
 #include <iostream>
 #include <memory>
@@ -138,6 +142,38 @@ class store_fault : public ::testing::Test {
               << " ms\n";
   }
 
+  // Under a write load: starts an outage in which the server cannot answer, expects calls
+  // made meanwhile to fail with an evstore error within call_bound(), ends the outage after
+  // 3 s, expects writes to succeed within 10 s, and checks the ledger.
+  void expect_outage_survived(const std::function<void()>& begin,
+                              const std::function<void()>& end) {
+    auto store = open_store();
+    write_ledger ledger(*store, 4);
+    ASSERT_TRUE(ledger.wait_for_ok(20, 10s));
+    begin();
+    std::vector<std::future<std::string>> reads;
+    for (int i = 0; i < 4; ++i) {
+      reads.push_back(std::async(std::launch::async, [&store] {
+        try {
+          (void)store->events().count({});
+          return std::string("ok");
+        } catch (const evstore::error& e) {
+          return std::string(typeid(e).name());
+        }
+      }));
+    }
+    for (auto& read : reads) {
+      ASSERT_EQ(read.wait_for(call_bound()), std::future_status::ready)
+          << "a call outlived its deadline during the outage";
+      EXPECT_NE(read.get(), "ok") << "a call succeeded during the outage";
+    }
+    std::this_thread::sleep_for(3s);
+    end();
+    expect_recovery(ledger, steady::now());
+    ledger.stop();
+    expect_consistent(ledger);
+  }
+
   // Runs 2 * pool_max transactions at once; expects every one to succeed.
   static void expect_concurrent_calls_succeed(evstore::store& store) {
     const auto calls = 2 * store.metrics().max_size;
@@ -158,6 +194,72 @@ class store_fault : public ::testing::Test {
   std::unique_ptr<evstore::test::private_postgresql> server_;
   evstore::database_url url_;
 };
+
+// A network namespace of the test's own with loopback up, entered by the calling thread, and
+// so by every thread and process it starts afterwards; left and deleted with this object.
+class network_namespace {
+ public:
+  network_namespace() : name_("evstore-fault-" + std::to_string(getpid())) {
+    shell("ip netns add " + name_);
+    const int target = open(("/var/run/netns/" + name_).c_str(), O_RDONLY | O_CLOEXEC);
+    original_ = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (target < 0 || original_ < 0 || setns(target, CLONE_NEWNET) != 0) {
+      throw std::runtime_error("cannot enter the network namespace " + name_);
+    }
+    close(target);
+    shell("ip link set lo up");
+  }
+  network_namespace(const network_namespace&) = delete;
+  network_namespace& operator=(const network_namespace&) = delete;
+  ~network_namespace() {
+    setns(original_, CLONE_NEWNET);
+    close(original_);
+    std::system(("ip netns delete " + name_).c_str());
+  }
+
+  /// Drops every TCP segment to and from `port`: established connections hang, new ones
+  /// are never answered.
+  void partition(const std::string& port) {
+    shell("iptables -A INPUT -p tcp --dport " + port + " -j DROP");
+    shell("iptables -A INPUT -p tcp --sport " + port + " -j DROP");
+  }
+  void heal() { shell("iptables -F INPUT"); }
+
+ private:
+  static void shell(const std::string& command) {
+    if (std::system(command.c_str()) != 0) {
+      throw std::runtime_error("failed: " + command);
+    }
+  }
+
+  std::string name_;
+  int original_ = -1;
+};
+
+// store_fault with the client and its server inside a network namespace of their own.
+class store_partition : public store_fault {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) {
+      GTEST_SKIP() << "network namespaces and iptables need root";
+    }
+    network_ = std::make_unique<network_namespace>();
+    store_fault::SetUp();
+  }
+  void TearDown() override {
+    server_.reset();  // inside the namespace it was started in
+    network_.reset();
+  }
+
+  std::unique_ptr<network_namespace> network_;
+};
+
+TEST_F(store_partition,
+       every_call_returns_within_its_deadline_during_a_partition_and_recovers_after) {
+  expect_outage_survived(
+      [this] { network_->partition(server_->env("EVSTORE_TEST_POSTGRESQL_PORT")); },
+      [this] { network_->heal(); });
+}
 
 TEST_F(store_fault, writes_succeed_within_10_s_of_a_fast_restart_and_of_a_crash) {
   auto store = open_store();
@@ -214,32 +316,7 @@ TEST_F(store_fault, idle_sessions_killed_by_the_server_do_not_fail_the_next_burs
 
 TEST_F(store_fault,
        every_call_returns_within_its_deadline_while_the_server_hangs_and_recovers_after) {
-  auto store = open_store();
-  write_ledger ledger(*store, 4);
-  ASSERT_TRUE(ledger.wait_for_ok(20, 10s));
-  server_->hang();
-  // Plain repository calls too, from their own threads: each must come back in time.
-  std::vector<std::future<std::string>> reads;
-  for (int i = 0; i < 4; ++i) {
-    reads.push_back(std::async(std::launch::async, [&store] {
-      try {
-        (void)store->events().count({});
-        return std::string("ok");
-      } catch (const evstore::error& e) {
-        return std::string(typeid(e).name());
-      }
-    }));
-  }
-  for (auto& read : reads) {
-    ASSERT_EQ(read.wait_for(call_bound()), std::future_status::ready)
-        << "a call outlived its deadline while the server hangs";
-    EXPECT_NE(read.get(), "ok") << "a call succeeded although the server is stopped";
-  }
-  std::this_thread::sleep_for(3s);
-  server_->resume();
-  expect_recovery(ledger, steady::now());
-  ledger.stop();
-  expect_consistent(ledger);
+  expect_outage_survived([this] { server_->hang(); }, [this] { server_->resume(); });
 }
 
 TEST_F(store_fault,
