@@ -96,10 +96,14 @@ class call_deadline {
   call_deadline& operator=(const call_deadline&) = delete;
   ~call_deadline() { end(); }
 
-  // Disarms; an interrupted connection is marked broken.
+  // Disarms; an interrupted connection is marked broken. Once: the lease may have given its
+  // connection back after the first call.
   void end() noexcept {
-    if (alarm_.disarm()) {
-      lease_.mark_broken();
+    if (!ended_) {
+      ended_ = true;
+      if (alarm_.disarm()) {
+        lease_.mark_broken();
+      }
     }
   }
 
@@ -122,6 +126,7 @@ class call_deadline {
   connection_pool::lease& lease_;
   std::chrono::milliseconds timeout_;
   detail::watchdog::alarm alarm_;
+  bool ended_ = false;
 };
 
 // A repository call from the store: a pooled connection for the call.
