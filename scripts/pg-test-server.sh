@@ -4,6 +4,10 @@
 #   pg-test-server.sh start DIR   initdb into DIR (created, must not exist), start the server,
 #                                 and write DIR/env: the EVSTORE_TEST_POSTGRESQL_* variables
 #   pg-test-server.sh stop DIR    stop the server started in DIR (by its pid) and remove DIR
+#   pg-test-server.sh restart DIR MODE
+#                                 stop the server in DIR with pg_ctl's MODE (fast: sessions end
+#                                 cleanly; immediate: a crash, recovered at start) and start it
+#                                 again with the same options, on the same port
 #
 # initdb and postgres refuse to run as root: as root, they run as the postgres user.
 # The password is a canary with URL-special characters (@ : / %); the tests search every
@@ -59,6 +63,7 @@ start() {
   cat >"$dir/env" <<ENV
 export EVSTORE_TEST_POSTGRESQL_URL='postgresql://$user:$password_encoded@127.0.0.1:$port/$database'
 export EVSTORE_TEST_POSTGRESQL_PASSWORD='$password'
+export EVSTORE_TEST_POSTGRESQL_PASSWORD_ENCODED='$password_encoded'
 export EVSTORE_TEST_POSTGRESQL_SOCKET_DIR='$dir'
 export EVSTORE_TEST_POSTGRESQL_PORT='$port'
 export EVSTORE_TEST_POSTGRESQL_DATA='$data'
@@ -80,8 +85,15 @@ stop() {
   rm -rf "$dir"
 }
 
+restart() {
+  local dir=$1 mode=$2
+  as_server_user "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m "$mode" -w -t 60 restart \
+    >/dev/null || { echo "pg-test-server: the server did not restart:" >&2; tail -n 20 "$dir/server.log" >&2; exit 1; }
+}
+
 case ${1:-} in
   start) start "${2:?usage: $0 start DIR}" ;;
   stop) stop "${2:?usage: $0 stop DIR}" ;;
-  *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+  restart) restart "${2:?usage: $0 restart DIR MODE}" "${3:?usage: $0 restart DIR fast|immediate}" ;;
+  *) echo "usage: $0 start|stop DIR, or restart DIR fast|immediate" >&2; exit 2 ;;
 esac

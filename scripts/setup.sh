@@ -15,6 +15,8 @@ packages=(
   postgresql-15 postgresql-client-15 sqlite3
   # used by the test scripts: runuser (util-linux), ss (iproute2), procps
   util-linux iproute2 procps
+  # the network-partition fault test: ip netns (iproute2) and iptables to drop traffic
+  iptables
 )
 
 missing=()

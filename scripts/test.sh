@@ -18,4 +18,15 @@ bash scripts/pg-test-server.sh start "$pgdir"
 # shellcheck source=/dev/null
 source "$pgdir/env"
 
-ctest --preset default
+ctest --preset default 2>&1 | tee build/ctest-output.log
+
+# The test server's password is a canary: it must appear in no output of the run, raw or
+# URL-encoded. Only file names are printed, never the matching lines.
+leaks=$(grep -rlF -e "$EVSTORE_TEST_POSTGRESQL_PASSWORD" -e "$EVSTORE_TEST_POSTGRESQL_PASSWORD_ENCODED" \
+  build/ctest-output.log build/Testing \
+  "$pgdir"/*.log || true)
+if [ -n "$leaks" ]; then
+  echo "test: the canary password appears in: $leaks" >&2
+  exit 1
+fi
+echo "test: the canary password appears in no output of the run"

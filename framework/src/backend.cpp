@@ -21,4 +21,6 @@ statement_statistics backend::top_statements(soci::session&, std::size_t) const 
   return none;
 }
 
+void backend::interrupt(soci::session& /*session*/) const noexcept {}
+
 }  // namespace evstore

@@ -99,6 +99,9 @@ validation_error::~validation_error() = default;
 
 timeout_error::timeout_error(const std::string& message)
     : error(error_category::timeout, message) {}
+timeout_error::timeout_error(const std::string& message, std::string native_code,
+                             std::string backend)
+    : error(error_category::timeout, message, std::move(native_code), std::move(backend)) {}
 timeout_error::~timeout_error() = default;
 
 pool_timeout::pool_timeout(const std::string& message) : timeout_error(message) {}

@@ -38,6 +38,11 @@ using std::chrono::milliseconds;
 // max_lifetime is shortened by up to this fraction, at random, per connection.
 constexpr std::int64_t lifetime_jitter_divisor = 10;
 
+// The least time a validation ping is given, even when the caller's acquire deadline is
+// nearer: a healthy connection answers in well under a millisecond, and one that times out
+// is closed, so too short a wait would throw good connections away.
+constexpr milliseconds shortest_validation{10};
+
 connection_error closed_error() {
   return connection_error("the pool is closed", "", "");
 }
@@ -131,7 +136,9 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
         first_in_line = true;  // keep our place in the queue
         continue;
       }
-      if (now - got->idle_since > settings_.validation_threshold && !valid(got->conn)) {
+      if (now - got->idle_since > settings_.validation_threshold &&
+          !valid(got->conn,
+                 std::max(duration_cast<milliseconds>(deadline - now), shortest_validation))) {
         discard(std::move(got), destroyed_validation_);
         first_in_line = true;
         continue;
@@ -293,12 +300,14 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     }
   }
 
-  bool valid(connection& conn) const noexcept {
+  // The default check is a ping bounded by what is left of the caller's acquire timeout: a
+  // hung server cannot hold the caller past it.
+  bool valid(connection& conn, milliseconds deadline) const noexcept {
     try {
       if (settings_.validate) {
         return settings_.validate(conn);
       }
-      (void)conn.ping();
+      (void)conn.backend().ping(conn.session(), deadline);
       return true;
     } catch (const std::exception& e) {
       spdlog::info("connection pool: an idle connection failed validation and is closed: {}",

@@ -76,6 +76,14 @@ const std::vector<setting>& settings() {
       {"connect_retry_budget", "EVSTORE_CONNECT_RETRY_BUDGET",
        [](store_options& o, std::string_view name, std::string_view origin,
           const std::string& text) { o.connect_retry_budget = parse_seconds(name, origin, text); }},
+      {"statement_timeout", "EVSTORE_STATEMENT_TIMEOUT",
+       [](store_options& o, std::string_view name, std::string_view origin,
+          const std::string& text) {
+         o.connect.statement_timeout = parse_seconds(name, origin, text);
+       }},
+      {"call_timeout", "EVSTORE_CALL_TIMEOUT",
+       [](store_options& o, std::string_view name, std::string_view origin,
+          const std::string& text) { o.call_timeout = parse_seconds(name, origin, text); }},
   };
   return table;
 }

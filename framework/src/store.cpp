@@ -7,6 +7,7 @@
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
+#include "deadline.hpp"
 #include "evstore/detail/connection_source.hpp"
 #include "evstore/error.hpp"
 #include "evstore/settings.hpp"
@@ -54,6 +55,7 @@ struct store::state {
   const dialect* sql = nullptr;
   std::unique_ptr<connection_pool> pool;
   detail::statistics_recorder statistics;
+  detail::watchdog watchdog;
 
   // Runs `work` in a write transaction on a pooled connection, retrying it whole under the
   // policy while it fails retryably before COMMIT is sent.
@@ -61,6 +63,56 @@ struct store::state {
 };
 
 namespace {
+
+// The client-side deadline (store_options::call_timeout) of one call on a pooled connection:
+// armed from construction to end(). When it passes, the backend interrupts the connection,
+// which is then marked broken. Declared after its lease, so that it ends before the lease
+// gives the connection back: the watchdog never touches a connection back in the pool.
+class call_deadline {
+ public:
+  call_deadline(store::state& state, connection_pool::lease& lease)
+      : lease_(lease), timeout_(state.options.call_timeout) {
+    if (!state.plugin.backend->single_connection_database(state.url)) {
+      alarm_ = state.watchdog.arm(timeout_,
+                                  [&conn = *lease] { conn.backend().interrupt(conn.session()); });
+    }
+  }
+  call_deadline(const call_deadline&) = delete;
+  call_deadline& operator=(const call_deadline&) = delete;
+  ~call_deadline() { end(); }
+
+  // Disarms; an interrupted connection is marked broken. Once: the lease may have given its
+  // connection back after the first call.
+  void end() noexcept {
+    if (!ended_) {
+      ended_ = true;
+      if (alarm_.disarm()) {
+        lease_.mark_broken();
+      }
+    }
+  }
+
+  // Whether the deadline passed and the connection was interrupted.
+  [[nodiscard]] bool passed() const noexcept { return alarm_.fired(); }
+
+  // Throws timeout_error if the deadline passed: the failure the caller sees is the
+  // interruption's, not its aftermath (a closed socket, a cancelled query).
+  void throw_if_passed(const error& failure) const {
+    if (passed()) {
+      throw timeout_error(
+          fmt::format("no answer from the database within the call timeout of {} ms: the call was "
+                      "interrupted and its connection discarded ({})",
+                      timeout_.count(), failure.what()),
+          "", failure.backend());
+    }
+  }
+
+ private:
+  connection_pool::lease& lease_;
+  std::chrono::milliseconds timeout_;
+  detail::watchdog::alarm alarm_;
+  bool ended_ = false;
+};
 
 // A repository call from the store: a pooled connection for the call.
 class pooled_source final : public detail::connection_source {
@@ -72,9 +124,11 @@ class pooled_source final : public detail::connection_source {
  protected:
   void run_on_connection(const std::function<void(connection&)>& work) override {
     auto lease = state_->pool->acquire();
+    const call_deadline deadline(*state_, lease);
     try {
       detail::translating(*lease, [&] { work(*lease); });
     } catch (const error& e) {
+      deadline.throw_if_passed(e);
       if (e.category() == error_category::connection) {
         lease.mark_broken();
       }
@@ -116,6 +170,7 @@ void store::state::in_transaction(const std::function<void(connection&)>& work) 
   for (int attempt = 1;; ++attempt) {
     auto lease = pool->acquire();
     bool commit_sent = false;
+    call_deadline call(*this, lease);
     try {
       detail::translating(*lease, [&] {
         lease->execute(sql->begin_write());
@@ -126,14 +181,16 @@ void store::state::in_transaction(const std::function<void(connection&)>& work) 
       statistics.transaction_committed();
       return;
     } catch (const error& e) {
-      if (commit_sent && e.category() == error_category::connection) {
+      if (commit_sent && (e.category() == error_category::connection || call.passed())) {
         lease.mark_broken();
         statistics.commit_outcome_unknown();
         throw commit_unknown(fmt::format(
-            "the connection was lost after COMMIT was sent, so whether the transaction was "
-            "stored is unknown; it was not retried ({})",
+            "the connection was lost, or the database did not answer in time, after COMMIT "
+            "was sent, so whether the transaction was stored is unknown; it was not retried "
+            "({})",
             e.what()));
       }
+      call.throw_if_passed(e);
       if (e.category() == error_category::connection) {
         lease.mark_broken();
       } else if (!commit_sent) {
@@ -148,6 +205,7 @@ void store::state::in_transaction(const std::function<void(connection&)>& work) 
       statistics.transaction_retried();
       spdlog::info("retrying a transaction (attempt {} of {}) in {} ms after: {}", attempt + 1,
                    options.retry.max_attempts, delay.count(), e.what());
+      call.end();
       lease = {};
       std::this_thread::sleep_for(delay);
     } catch (...) {

@@ -51,6 +51,7 @@ class postgresql_backend final : public backend {
   void restore(const database_url& url, const std::filesystem::path& input) const override;
   [[nodiscard]] statement_statistics top_statements(soci::session& session,
                                                     std::size_t limit) const override;
+  void interrupt(soci::session& session) const noexcept override;
 
  private:
   postgresql_dialect dialect_;

@@ -14,6 +14,7 @@ namespace evstore::postgresql {
 namespace {
 
 constexpr std::string_view backend_name = "postgresql";
+constexpr std::string_view query_canceled = "57014";
 
 bool is_transient(std::string_view sqlstate) {
   return sqlstate == "40001"      // serialization_failure
@@ -29,6 +30,10 @@ void throw_for_sqlstate(const std::string& sqlstate, const std::string& message)
   const std::string_view code_class = std::string_view(sqlstate).substr(0, 2);
   if (is_transient(sqlstate)) {
     throw transient_error(message, sqlstate, backend);
+  }
+  if (sqlstate == query_canceled) {
+    // statement_timeout (or a cancel request): the statement failed, the connection is fine.
+    throw timeout_error(message, sqlstate, backend);
   }
   if (code_class == "08" || code_class == "57" || code_class == "28" || code_class == "3D") {
     // connection exception, operator intervention (shutdown), invalid authorization,

@@ -1,12 +1,16 @@
 // Opening PostgreSQL sessions.
 
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <string_view>
+#include <system_error>
+#include <thread>
 
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
@@ -86,6 +90,12 @@ void await_result(PGconn* conn, ping_clock::time_point until, std::chrono::milli
   }
 }
 
+// libpq's handle of `session`; nullptr once the session is closed.
+PGconn* native_connection(soci::session& session) {
+  auto* native = static_cast<soci::postgresql_session_backend*>(session.get_backend());
+  return native != nullptr ? native->conn_ : nullptr;
+}
+
 }  // namespace
 
 std::string conninfo(const database_url& url, const connect_options& options) {
@@ -111,8 +121,21 @@ std::string conninfo(const database_url& url, const connect_options& options) {
   if (!url.param("application_name")) {
     append(query, "application_name", options.application_name);
   }
+  // statement_timeout goes in the startup packet (no round trip of its own), added to the
+  // URL's own `options` unless those set it already.
+  std::string startup_options = url.param("options").value_or("");
+  if (options.statement_timeout.count() > 0 &&
+      startup_options.find("statement_timeout") == std::string::npos) {
+    startup_options += fmt::format("{}-c statement_timeout={}", startup_options.empty() ? "" : " ",
+                                   options.statement_timeout.count());
+  }
   for (const auto& [key, value] : url.params) {
-    append(query, key, value);
+    if (key != "options") {
+      append(query, key, value);
+    }
+  }
+  if (!startup_options.empty()) {
+    append(query, "options", startup_options);
   }
   // Percent-encoded, the URI holds no white space or quote, so SOCI's re-splitting passes it
   // through unchanged; the query is never empty, so SOCI does not append its `=` either.
@@ -163,10 +186,10 @@ std::string postgresql_backend::server_version(soci::session& session) const {
 std::chrono::microseconds postgresql_backend::ping(soci::session& session,
                                                    std::chrono::milliseconds deadline) const {
   // Through the native handle: SOCI's statements block without a deadline.
-  auto* conn = static_cast<soci::postgresql_session_backend*>(session.get_backend())->conn_;
+  PGconn* conn = native_connection(session);
   const auto start = ping_clock::now();
   const auto until = start + deadline;
-  if (PQstatus(conn) != CONNECTION_OK) {
+  if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) {
     throw connection_error("postgresql: ping: the connection is broken", "", "postgresql");
   }
   if (PQsendQuery(conn, "SELECT 1") == 0) {
@@ -198,6 +221,35 @@ std::chrono::microseconds postgresql_backend::ping(soci::session& session,
     throw_for_sqlstate(sqlstate, fmt::format("postgresql: ping: {}", message));
   }
   return took;
+}
+
+void postgresql_backend::interrupt(soci::session& session) const noexcept {
+  PGconn* conn = native_connection(session);
+  if (conn == nullptr) {
+    return;
+  }
+  // The cancel request is a connection of its own, which a hung or unreachable server leaves
+  // hanging (libpq 15's PQcancel has no timeout): it is sent from a detached thread that owns
+  // its PGcancel and never touches the session. It spares the server a query nobody waits
+  // for; shutting the socket down is what frees the blocked caller, at once.
+  if (PGcancel* cancel = PQgetCancel(conn)) {
+    try {
+      std::thread([cancel] {
+        std::array<char, 256> why{};
+        if (PQcancel(cancel, why.data(), static_cast<int>(why.size())) == 0) {
+          spdlog::debug("postgresql: the cancel request failed: {}", why.data());
+        }
+        PQfreeCancel(cancel);
+      }).detach();
+    } catch (const std::system_error& e) {
+      PQfreeCancel(cancel);
+      spdlog::debug("postgresql: no thread for a cancel request: {}", e.what());
+    }
+  }
+  const int socket = PQsocket(conn);
+  if (socket >= 0) {
+    ::shutdown(socket, SHUT_RDWR);
+  }
 }
 
 }  // namespace evstore::postgresql

@@ -49,6 +49,7 @@ class sqlite_backend final : public backend {
                                        std::string_view context) const override;
   void backup(const database_url& url, const std::filesystem::path& output) const override;
   void restore(const database_url& url, const std::filesystem::path& input) const override;
+  void interrupt(soci::session& session) const noexcept override;
 
  private:
   sqlite_dialect dialect_;

@@ -28,7 +28,7 @@ class private_postgresql {
     std::random_device random;
     dir_ = std::filesystem::path("/tmp") /
            ("evstore-fault-pg-" + std::to_string(getpid()) + "-" + std::to_string(random()));
-    if (std::system(script("start").c_str()) != 0) {
+    if (std::system((script("start") + " >/dev/null").c_str()) != 0) {
       std::system(script("stop").c_str());
       throw std::runtime_error("pg-test-server.sh start " + dir_.string() + " failed");
     }
@@ -57,18 +57,33 @@ class private_postgresql {
   [[nodiscard]] std::string url() const { return env("EVSTORE_TEST_POSTGRESQL_URL"); }
   [[nodiscard]] std::string password() const { return env("EVSTORE_TEST_POSTGRESQL_PASSWORD"); }
 
+  /// Stops the server with pg_ctl's `mode` ("fast": sessions end cleanly; "immediate": a
+  /// crash, with recovery at start) and starts it again on the same port; returns once it
+  /// accepts connections.
+  /// @throws std::runtime_error when the script fails.
+  void restart(const std::string& mode) {
+    if (std::system((script("restart") + " " + mode).c_str()) != 0) {
+      throw std::runtime_error("pg-test-server.sh restart " + dir_.string() + " failed");
+    }
+  }
+
+  /// The postmaster's process id.
+  [[nodiscard]] pid_t postmaster() const {
+    std::ifstream pid_file(std::filesystem::path(env("EVSTORE_TEST_POSTGRESQL_DATA")) /
+                           "postmaster.pid");
+    pid_t pid = 0;
+    pid_file >> pid;
+    if (pid <= 0) {
+      throw std::runtime_error("no postmaster.pid in " + dir_.string());
+    }
+    return pid;
+  }
+
   /// Stops (SIGSTOP) the postmaster and every child of it: the server hangs, its sockets
   /// stay open, and the kernel still acknowledges what is sent to it.
   void hang() {
-    std::ifstream pid_file(std::filesystem::path(env("EVSTORE_TEST_POSTGRESQL_DATA")) /
-                           "postmaster.pid");
-    pid_t postmaster = 0;
-    pid_file >> postmaster;
-    if (postmaster <= 0) {
-      throw std::runtime_error("no postmaster.pid in " + dir_.string());
-    }
-    std::vector<pid_t> processes{postmaster};
-    const std::string command = "pgrep -P " + std::to_string(postmaster);
+    std::vector<pid_t> processes{postmaster()};
+    const std::string command = "pgrep -P " + std::to_string(processes.front());
     if (FILE* children = popen(command.c_str(), "r")) {
       for (int child = 0; std::fscanf(children, "%d", &child) == 1;) {
         processes.push_back(child);
@@ -92,7 +107,7 @@ class private_postgresql {
  private:
   [[nodiscard]] std::string script(const char* action) const {
     return "bash '" EVSTORE_SOURCE_DIR "/scripts/pg-test-server.sh' " + std::string(action) + " '" +
-           dir_.string() + "' >/dev/null";
+           dir_.string() + "'";
   }
 
   std::filesystem::path dir_;

@@ -6,6 +6,18 @@
 
 namespace evstore::test {
 
+std::vector<new_media> writer_media(const uuid& event, std::string_view folder, int thread,
+                                    std::int64_t n, int count, timestamp start) {
+  std::vector<new_media> media;
+  for (int i = 0; i < count; ++i) {
+    media.push_back({.event_id = event,
+                     .kind = media_kind::image,
+                     .uri = fmt::format("s3://{}/{}/{}/{}.jpg", folder, thread, n, i),
+                     .captured_at = start + std::chrono::seconds(i)});
+  }
+  return media;
+}
+
 concurrent_writers::concurrent_writers(store& target, int threads) {
   for (int t = 0; t < threads; ++t) {
     threads_.emplace_back([this, &target, t] { write(target, t); });
@@ -24,14 +36,7 @@ void concurrent_writers::write(store& target, int thread) {
       target.transaction([&](transaction& tx) {
         const auto e = tx.events().create(
             {.title = fmt::format("writer {} {}", thread, n), .start_time = start});
-        std::vector<new_media> media;
-        for (int i = 0; i < 3; ++i) {
-          media.push_back({.event_id = e.id,
-                           .kind = media_kind::image,
-                           .uri = fmt::format("s3://writers/{}/{}/{}.jpg", thread, n, i),
-                           .captured_at = start + std::chrono::seconds(i)});
-        }
-        (void)tx.media().add_many(media);
+        (void)tx.media().add_many(writer_media(e.id, "writers", thread, n, 3, start));
       });
       ++committed_;
     } catch (const std::exception& e) {

@@ -11,12 +11,19 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include <evstore/store.hpp>
 
 namespace evstore::test {
+
+/// `count` image media of `event`, captured a second apart from `start`, with URIs
+/// s3://<folder>/<thread>/<n>/<i>.jpg: what one writer transaction adds.
+[[nodiscard]] std::vector<new_media> writer_media(const uuid& event, std::string_view folder,
+                                                  int thread, std::int64_t n, int count,
+                                                  timestamp start);
 
 class concurrent_writers {
  public:

@@ -102,3 +102,19 @@ TEST(settings, a_bad_url_parameter_names_the_parameter) {
   const auto message = config_error_of([&] { evstore::apply_url_settings(url, options); });
   EXPECT_NE(message.find("pool_max from the database URL"), std::string::npos) << message;
 }
+
+TEST(settings, statement_and_call_timeouts_default_to_30_and_35_s_and_come_from_variables_or_url) {
+  const evstore::store_options defaults;
+  EXPECT_EQ(defaults.connect.statement_timeout, 30s);
+  EXPECT_EQ(defaults.call_timeout, 35s);
+  auto options = evstore::store_options_from(
+      with({{"EVSTORE_STATEMENT_TIMEOUT", "2"}, {"EVSTORE_CALL_TIMEOUT", "4"}}));
+  EXPECT_EQ(options.connect.statement_timeout, 2s);
+  EXPECT_EQ(options.call_timeout, 4s);
+  auto url = evstore::parse_database_url(
+      "postgresql://app@db/events?statement_timeout=0.5&call_timeout=0");
+  evstore::apply_url_settings(url, options);
+  EXPECT_EQ(options.connect.statement_timeout, 500ms);
+  EXPECT_EQ(options.call_timeout, 0ms);
+  EXPECT_TRUE(url.params.empty());
+}

@@ -37,6 +37,11 @@ struct connect_options {
   std::chrono::milliseconds busy_timeout{std::chrono::seconds(5)};
   /// Shown by the server in its session list (PostgreSQL application_name).
   std::string application_name = "evstore";
+  /// The server-side limit of one statement (PostgreSQL `statement_timeout`, sent with the
+  /// connection's startup options unless the URL's `options` set it already): the server
+  /// cancels a statement running longer, which fails with timeout_error and leaves the
+  /// connection usable. 0 = no limit. Backends without such a setting ignore it.
+  std::chrono::milliseconds statement_timeout{std::chrono::seconds(30)};
 };
 
 /// A database backend, such as PostgreSQL or SQLite, served through SOCI.
@@ -124,6 +129,28 @@ class EVSTORE_API backend {
   /// @throws the evstore::error a failure of the database maps to.
   [[nodiscard]] virtual statement_statistics top_statements(soci::session& session,
                                                             std::size_t limit) const;
+
+  /// Makes a call blocked on `session` return soon, with any error: the core's client-side
+  /// deadline (store_options::call_timeout) calls it when the database has not answered in
+  /// time, e.g. a hung server that TCP cannot see (PITFALLS.md).
+  ///
+  /// The contract:
+  /// - It is called from another thread than the one using `session`, while that thread may
+  ///   be blocked in a statement on it, or may be between statements (then the next
+  ///   statement, or the one under way, fails). The session is alive for the whole call and
+  ///   the core never calls it again for that session, nor after the statement finished and
+  ///   the session went back to the pool.
+  /// - It must not block: no network round trip in the calling thread (a cancel request to a
+  ///   hung server hangs too). Work that may block belongs on a thread of its own that does
+  ///   not touch `session`.
+  /// - It must not throw, and may leave the session unusable: the core discards the
+  ///   connection afterwards and reports timeout_error (commit_unknown when COMMIT was under
+  ///   way).
+  ///
+  /// The default does nothing: a backend without it cannot be bounded by the deadline.
+  /// PostgreSQL sends a cancel request (on a helper thread) and shuts the socket down;
+  /// SQLite calls sqlite3_interrupt.
+  virtual void interrupt(soci::session& session) const noexcept;
 };
 
 }  // namespace evstore

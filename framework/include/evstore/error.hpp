@@ -135,10 +135,14 @@ class EVSTORE_API validation_error : public error {
   std::string field_;
 };
 
-/// A deadline passed.
+/// A deadline passed: a statement ran past the server's statement_timeout (the connection
+/// stays usable), or the database did not answer within the client-side call_timeout (the
+/// query was cancelled and the connection discarded).
 class EVSTORE_API timeout_error : public error {
  public:
   explicit timeout_error(const std::string& message);
+  /// @param native_code the database's code for the cancellation (SQLSTATE 57014).
+  timeout_error(const std::string& message, std::string native_code, std::string backend);
   ~timeout_error() override;
 };
 

@@ -52,7 +52,9 @@ struct pool_settings {
   /// warnings. Values below 1 ms are treated as 1 ms.
   std::chrono::milliseconds housekeeping_interval{1000};
   /// Decides whether an idle connection is still usable; false or any exception means it is
-  /// not. Empty (the default): connection::ping() must succeed. Called outside the pool's
+  /// not. Empty (the default): backend::ping() must answer within what is left of the
+  /// caller's acquire timeout (at least 10 ms), so that a hung server cannot hold acquire()
+  /// past it; a connection whose ping times out is closed. Called outside the pool's
   /// lock, possibly from several threads at once (each with its own connection).
   std::function<bool(connection&)> validate{};
 };

@@ -48,6 +48,16 @@ struct store_options {
   /// Shorter than the pool's acquire timeout by default, so that a caller hears
   /// connection_error, not pool_timeout, when the database is down.
   std::chrono::milliseconds connect_retry_budget{std::chrono::seconds(3)};
+  /// The client-side deadline of one repository call, or of one attempt of a transaction
+  /// (BEGIN to COMMIT), once it has its connection: when the database has not answered by
+  /// then, the backend interrupts the call (backend::interrupt: PostgreSQL cancels the query
+  /// and closes the socket), the connection is discarded, and the call fails with
+  /// timeout_error, or commit_unknown when COMMIT was under way. It bounds what TCP cannot
+  /// see, such as a hung server. Longer than connect.statement_timeout by default, so that
+  /// the server's own timeout, which keeps the connection, comes first. 0 = no deadline.
+  /// Not armed for a single-connection database (sqlite::memory:), whose one connection
+  /// cannot be replaced.
+  std::chrono::milliseconds call_timeout{std::chrono::seconds(35)};
   /// Searched for plugins before the default folder (as EVSTORE_PLUGIN_PATH).
   std::string plugin_path;
 };
