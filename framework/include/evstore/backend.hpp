@@ -9,11 +9,15 @@
 /// are const and must be thread-safe. It throws only evstore::error types.
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "evstore/config.hpp"
@@ -35,7 +39,30 @@ struct connect_options {
   std::chrono::milliseconds busy_timeout{std::chrono::seconds(5)};
   /// Shown by the server in its session list (PostgreSQL application_name).
   std::string application_name = "evstore";
+  /// How many prepared statements each connection keeps for re-execution (least recently
+  /// used let go beyond it); 0 prepares none: every statement is sent whole, in one round trip
+  /// (for PgBouncer in transaction pooling mode, which cannot keep prepared statements).
+  std::size_t statement_cache_size = 64;
 };
+
+/// How backend::copy_rows writes a column's values.
+enum class bulk_type : std::uint8_t {
+  text,     ///< text
+  uuid,     ///< a UUID, as lower-case text
+  json,     ///< a JSON document, as text
+  integer,  ///< a 64-bit integer
+  instant,  ///< a point in time, as an integer of microseconds since the Unix epoch (UTC)
+};
+
+/// A column given to backend::copy_rows: one of evstore's own column names, never user input.
+struct bulk_column {
+  std::string_view name;
+  bulk_type type = bulk_type::text;
+};
+
+/// A value given to backend::copy_rows: NULL (std::monostate), text (text, uuid and json
+/// columns) or an integer (integer and instant columns).
+using bulk_value = std::variant<std::monostate, std::string, std::int64_t>;
 
 /// A database backend, such as PostgreSQL or SQLite, served through SOCI.
 class EVSTORE_API backend {
@@ -111,6 +138,28 @@ class EVSTORE_API backend {
   ///         restore fails (PostgreSQL: rolled back whole; SQLite: the destination is
   ///         unchanged unless the failure came while writing it).
   virtual void restore(const database_url& url, const std::filesystem::path& input) const = 0;
+
+  /// Closes `session`'s connection to the server at once, without a round trip. Called when a
+  /// connection is discarded, before the statements still prepared on it are destroyed, so
+  /// that their destructors do not talk to a server that may be gone or hung (SOCI's
+  /// PostgreSQL statements send DEALLOCATE when destroyed). Afterwards only destructors run on
+  /// the session and its statements, and they must not fail. The default does nothing, which
+  /// is right where destroying a statement is local (SQLite).
+  virtual void close_now(soci::session& session) const noexcept;
+
+  /// An optional fast path for bulk inserts (PostgreSQL: COPY ... FROM STDIN): inserts rows
+  /// into `table` in one operation, in the session's current transaction, every row or none.
+  /// `values` holds the rows one after the other, `columns.size()` values each, every value
+  /// exactly as given (no escaping by the caller). Columns not named take their defaults.
+  /// The core's repositories call it for large batches inside a transaction of their own,
+  /// and insert row by row when it returns false.
+  /// @returns false, having done nothing, when the backend has no such path (the default).
+  /// @throws constraint_violation (with the SQLSTATE) when a row breaks a constraint (a
+  ///         foreign key, a duplicate key); other evstore::error types as the failure maps to.
+  ///         After a throw, nothing was inserted and the transaction must be rolled back.
+  [[nodiscard]] virtual bool copy_rows(soci::session& session, std::string_view table,
+                                       std::span<const bulk_column> columns,
+                                       std::span<const bulk_value> values) const;
 };
 
 }  // namespace evstore

@@ -6,11 +6,13 @@
 
 #include "evstore/connection.hpp"
 #include "evstore/dialect.hpp"
+#include "evstore/export.hpp"
 #include "evstore/validation.hpp"
 
 namespace evstore::detail {
 
-class connection_source {
+// Exported for tests that run repositories on a connection of their own.
+class EVSTORE_API connection_source {
  public:
   connection_source(const dialect& sql, const validation_limits& limits)
       : sql_(sql), limits_(limits) {}
@@ -35,6 +37,6 @@ class connection_source {
 
 /// Runs `work` on `conn`, turning any foreign exception (SOCI's) into the evstore::error the
 /// backend maps it to.
-void translating(connection& conn, const std::function<void()>& work);
+EVSTORE_API void translating(connection& conn, const std::function<void()>& work);
 
 }  // namespace evstore::detail
