@@ -23,4 +23,12 @@ statement_statistics backend::top_statements(soci::session&, std::size_t) const 
 
 void backend::interrupt(soci::session& /*session*/) const noexcept {}
 
+void backend::close_now(soci::session& /*session*/) const noexcept {}
+
+bool backend::copy_rows(soci::session& /*session*/, std::string_view /*table*/,
+                        std::span<const bulk_column> /*columns*/,
+                        std::span<const bulk_value> /*values*/) const {
+  return false;
+}
+
 }  // namespace evstore

@@ -1,5 +1,6 @@
 #include "evstore/detail/bindings.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include <spdlog/fmt/fmt.h>
@@ -64,6 +65,19 @@ std::string bindings::describe(bool values) const {
     }
   }
   return text;
+}
+
+void bindings::append_signature(std::string& out) const {
+  for (const auto& b : order_) {
+    out += b.type == binding::kind::text ? 't' : b.type == binding::kind::integer ? 'i' : 'r';
+  }
+}
+
+void bindings::assign(const bindings& other) {
+  std::copy(other.texts_.begin(), other.texts_.end(), texts_.begin());
+  std::copy(other.integers_.begin(), other.integers_.end(), integers_.begin());
+  std::copy(other.reals_.begin(), other.reals_.end(), reals_.begin());
+  std::copy(other.indicators_.begin(), other.indicators_.end(), indicators_.begin());
 }
 
 void bindings::bind_to(soci::statement& statement) {

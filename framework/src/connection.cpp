@@ -6,24 +6,54 @@
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
+#include "statement_cache.hpp"
+
 namespace evstore {
 
 connection connection::open(const plugin_registry& plugins, const database_url& url,
                             const connect_options& options) {
   auto backend = plugins.plugin_for(url.scheme).backend;
   auto session = backend->open(url, options);
-  return connection(std::move(backend), std::move(session));
+  return connection(std::move(backend), std::move(session), options.statement_cache_size);
 }
 
 connection::connection(std::shared_ptr<const evstore::backend> backend,
-                       std::unique_ptr<soci::session> session)
-    : backend_(std::move(backend)), session_(std::move(session)) {}
+                       std::unique_ptr<soci::session> session, std::size_t statement_cache_size)
+    : backend_(std::move(backend)),
+      session_(std::move(session)),
+      statements_(std::make_unique<detail::statement_cache>(statement_cache_size)) {}
 
 connection::connection(connection&&) noexcept = default;
-connection& connection::operator=(connection&&) noexcept = default;
+connection& connection::operator=(connection&& other) noexcept {
+  if (this != &other) {
+    close();
+    backend_ = std::move(other.backend_);
+    session_ = std::move(other.session_);
+    statements_ = std::move(other.statements_);
+    query_log_ = other.query_log_;
+  }
+  return *this;
+}
+
 // The session is closed before the backend (and its plugin) may go: members are destroyed in
 // reverse order of declaration.
-connection::~connection() = default;
+connection::~connection() {
+  close();
+}
+
+void connection::close() noexcept {
+  if (session_) {
+    // The server connection goes first, so that destroying the kept statements never waits
+    // for a server that may be hung.
+    backend_->close_now(*session_);
+  }
+  statements_.reset();
+  session_.reset();
+}
+
+statement_cache_metrics connection::statement_cache() const noexcept {
+  return statements_ ? statements_->metrics() : statement_cache_metrics{};
+}
 
 std::string connection::backend_name() const {
   return backend_->name();

@@ -1,3 +1,5 @@
+#include <array>
+#include <chrono>
 #include <utility>
 
 #include <spdlog/fmt/fmt.h>
@@ -45,6 +47,73 @@ media insert_media(connection& conn, const dialect& sql, const new_media& m) {
       .front();
 }
 
+// Below this many items, add_many inserts row by row (each a kept prepared statement): a bulk
+// path's fixed cost pays only for larger batches.
+constexpr std::size_t bulk_threshold = 16;
+
+constexpr std::array<bulk_column, 10> bulk_columns = {{{"id", bulk_type::uuid},
+                                                       {"event_id", bulk_type::uuid},
+                                                       {"kind", bulk_type::text},
+                                                       {"uri", bulk_type::text},
+                                                       {"mime_type", bulk_type::text},
+                                                       {"size_bytes", bulk_type::integer},
+                                                       {"checksum", bulk_type::text},
+                                                       {"captured_at", bulk_type::instant},
+                                                       {"status", bulk_type::text},
+                                                       {"metadata", bulk_type::json}}};
+
+bulk_value optional_value(const std::optional<std::string>& value) {
+  return value ? bulk_value(*value) : bulk_value();
+}
+
+// Inserts `items` through the backend's bulk path, when it has one, and returns them as
+// stored: the database sets created_at and updated_at to the transaction's start time.
+std::optional<std::vector<media>> copy_media(connection& conn, const dialect& sql,
+                                             const std::vector<new_media>& items) {
+  std::vector<media> added;
+  added.reserve(items.size());
+  std::vector<bulk_value> values;
+  values.reserve(items.size() * bulk_columns.size());
+  for (const auto& item : items) {
+    media& m = added.emplace_back();
+    m.id = item.id.value_or(uuid::v7());
+    m.event_id = item.event_id;
+    m.kind = item.kind;
+    m.uri = item.uri;
+    m.mime_type = item.mime_type;
+    m.size_bytes = item.size_bytes;
+    m.checksum = item.checksum;
+    m.captured_at = item.captured_at;
+    m.status = item.status;
+    m.metadata = item.metadata;
+    values.emplace_back(m.id.to_string());
+    values.emplace_back(m.event_id.to_string());
+    values.emplace_back(std::string(to_string(m.kind)));
+    values.emplace_back(m.uri);
+    values.push_back(optional_value(m.mime_type));
+    values.push_back(m.size_bytes ? bulk_value(*m.size_bytes) : bulk_value());
+    values.push_back(optional_value(m.checksum));
+    values.emplace_back(std::int64_t{micros(m.captured_at)});
+    values.emplace_back(std::string(to_string(m.status)));
+    values.emplace_back(m.metadata.dump());
+  }
+  const auto start = std::chrono::steady_clock::now();
+  if (!conn.backend().copy_rows(conn.session(), "media", bulk_columns, values)) {
+    return std::nullopt;
+  }
+  conn.log_statement("bulk insert into media", std::chrono::steady_clock::now() - start,
+                     static_cast<long long>(items.size()),
+                     [&](bool) { return fmt::format("{} value(s), not logged", values.size()); });
+  bindings none;
+  const auto stored_at = detail::from_micros(detail::query_integer(
+      conn, fmt::format("SELECT {}", sql.micros_from_timestamp(sql.now())), none));
+  for (auto& m : added) {
+    m.created_at = stored_at;
+    m.updated_at = stored_at;
+  }
+  return added;
+}
+
 // Sets one column of one item; the touch trigger moves updated_at on, so the row is read back.
 std::optional<media> update_column(detail::connection_source& source, const uuid& id,
                                    const std::string& assignment_sql, bindings& b,
@@ -82,6 +151,12 @@ std::vector<media> media_repository::add_many(const std::vector<new_media>& item
   }
   std::vector<media> added;
   source_->run_atomically([&](connection& conn) {
+    if (items.size() >= bulk_threshold) {
+      if (auto copied = copy_media(conn, source_->sql(), items)) {
+        added = std::move(*copied);
+        return;
+      }
+    }
     added.clear();
     added.reserve(items.size());
     for (const auto& item : items) {

@@ -99,32 +99,36 @@ media media_row::value() const {
   return m;
 }
 
+std::string statement_key(const std::string& sql, const bindings& values, char row_tag) {
+  std::string key;
+  key.reserve(sql.size() + values.size() + 2);
+  key += sql;
+  key += '\0';
+  key += row_tag;
+  values.append_signature(key);
+  return key;
+}
+
 long long execute_counting(connection& conn, const std::string& sql, bindings& values) {
-  soci::statement statement(conn.session());
-  values.bind_to(statement);
-  statement.alloc();
-  statement.prepare(sql);
-  statement.define_and_bind();
-  const auto start = std::chrono::steady_clock::now();
-  statement.execute(true);
-  const auto rows = statement.get_affected_rows();
-  conn.log_statement(sql, std::chrono::steady_clock::now() - start, rows,
-                     [&](bool with_values) { return values.describe(with_values); });
-  return rows;
+  long long changed = 0;
+  run_statement<no_row>(conn, sql, values, [&](soci::statement& statement, no_row&) {
+    statement.execute(true);
+    changed = statement.get_affected_rows();
+    return changed;
+  });
+  return changed;
 }
 
 long long query_integer(connection& conn, const std::string& sql, bindings& values) {
   long long result = 0;
-  soci::statement statement(conn.session());
-  statement.exchange(soci::into(result));
-  values.bind_to(statement);
-  statement.alloc();
-  statement.prepare(sql);
-  statement.define_and_bind();
-  const auto start = std::chrono::steady_clock::now();
-  statement.execute(true);
-  conn.log_statement(sql, std::chrono::steady_clock::now() - start, 1,
-                     [&](bool with_values) { return values.describe(with_values); });
+  run_statement<integer_row>(conn, sql, values, [&](soci::statement& statement, integer_row& row) {
+    statement.execute(true);
+    result = row.result;
+    // Read to the end, so that the statement is done (SQLite: its read snapshot released).
+    while (statement.fetch()) {
+    }
+    return 1LL;
+  });
   return result;
 }
 

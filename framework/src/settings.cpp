@@ -73,6 +73,11 @@ const std::vector<setting>& settings() {
       {"retry_budget", "EVSTORE_RETRY_BUDGET",
        [](store_options& o, std::string_view name, std::string_view origin,
           const std::string& text) { o.retry.budget = parse_seconds(name, origin, text); }},
+      {"statement_cache_size", "EVSTORE_STATEMENT_CACHE_SIZE",
+       [](store_options& o, std::string_view name, std::string_view origin,
+          const std::string& text) {
+         o.connect.statement_cache_size = parse_count(name, origin, text);
+       }},
       {"connect_retry_budget", "EVSTORE_CONNECT_RETRY_BUDGET",
        [](store_options& o, std::string_view name, std::string_view origin,
           const std::string& text) { o.connect_retry_budget = parse_seconds(name, origin, text); }},

@@ -52,6 +52,10 @@ class postgresql_backend final : public backend {
   [[nodiscard]] statement_statistics top_statements(soci::session& session,
                                                     std::size_t limit) const override;
   void interrupt(soci::session& session) const noexcept override;
+  void close_now(soci::session& session) const noexcept override;
+  [[nodiscard]] bool copy_rows(soci::session& session, std::string_view table,
+                               std::span<const bulk_column> columns,
+                               std::span<const bulk_value> values) const override;
 
  private:
   postgresql_dialect dialect_;
@@ -68,6 +72,9 @@ class postgresql_backend final : public backend {
 
 /// Rethrows `failure` as the evstore::error it maps to (what backend::rethrow_translated does).
 [[noreturn]] void rethrow_translated_error(std::exception_ptr failure, std::string_view context);
+
+/// libpq's message (nullptr: none) without its trailing newlines and spaces.
+[[nodiscard]] std::string trimmed(const char* message);
 
 /// The one mapping of SQLSTATE codes to evstore errors.
 [[noreturn]] void throw_for_sqlstate(const std::string& sqlstate, const std::string& message);

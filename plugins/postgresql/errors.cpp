@@ -25,6 +25,14 @@ bool is_transient(std::string_view sqlstate) {
 
 }  // namespace
 
+std::string trimmed(const char* message) {
+  std::string text = message != nullptr ? message : "";
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+    text.pop_back();
+  }
+  return text;
+}
+
 void throw_for_sqlstate(const std::string& sqlstate, const std::string& message) {
   const std::string backend(backend_name);
   const std::string_view code_class = std::string_view(sqlstate).substr(0, 2);

@@ -53,15 +53,6 @@ void log_notice(void*, const char* message) {
 
 using ping_clock = std::chrono::steady_clock;
 
-// libpq's message, without its trailing newline(s).
-std::string trimmed(const char* message) {
-  std::string text = message != nullptr ? message : "";
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
-    text.pop_back();
-  }
-  return text;
-}
-
 [[noreturn]] void throw_connection_lost(PGconn* conn, std::string_view doing) {
   throw connection_error(
       fmt::format("postgresql: ping: {}: {}", doing, trimmed(PQerrorMessage(conn))), "",

@@ -13,7 +13,11 @@
 #include <thread>
 #include <vector>
 
+#include <evstore/connection.hpp>
 #include <evstore/error.hpp>
+
+#include "one_connection_source.hpp"
+#include "process.hpp"
 
 namespace evstore::conformance {
 namespace {
@@ -644,6 +648,171 @@ TEST_P(repository_conformance,
   e.metadata = {{"k", std::string(limit - 7, 'x')}};
   EXPECT_EQ(validation_field_of([&] { (void)store_->events().create(e); }), "metadata");
   EXPECT_EQ(store_->events().count({}), 1) << "the refused one reached no table";
+}
+
+}  // namespace evstore::conformance
+
+namespace evstore::conformance {
+namespace {
+
+connection open_with_cache(const database_handle& database, std::size_t statement_cache_size) {
+  connect_options options;
+  options.statement_cache_size = statement_cache_size;
+  return connection::open(test::default_plugins(), parse_database_url(database.url()), options);
+}
+
+}  // namespace
+
+TEST_P(repository_conformance, a_repeated_statement_is_prepared_once_and_then_reused) {
+  auto conn = open_with_cache(*database_, 64);
+  auto events = test::events_on(conn);
+  const auto created = events.create(sample_event("cached"));
+  ASSERT_EQ(events.get(created.id), created);
+  const auto before = conn.statement_cache();
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(events.get(created.id), created);
+  }
+  const auto after = conn.statement_cache();
+  EXPECT_EQ(after.misses, before.misses);
+  EXPECT_EQ(after.hits, before.hits + 100);
+  EXPECT_EQ(after.size, before.size);
+  EXPECT_EQ(after.capacity, 64U);
+}
+
+TEST_P(repository_conformance, the_statement_cache_keeps_at_most_its_capacity) {
+  auto conn = open_with_cache(*database_, 2);
+  auto events = test::events_on(conn);
+  const auto created = events.create(sample_event("evicted"));  // INSERT ... RETURNING
+  ASSERT_EQ(events.get(created.id), created);                   // SELECT by id
+  ASSERT_EQ(events.count({}), 1);                               // SELECT COUNT(*): evicts
+  auto figures = conn.statement_cache();
+  EXPECT_EQ(figures.size, 2U);
+  EXPECT_EQ(figures.misses, 3U);
+  EXPECT_EQ(figures.evictions, 1U);
+  // The least recently used went: the SELECT by id is still there, the INSERT is not.
+  ASSERT_EQ(events.get(created.id), created);
+  EXPECT_EQ(conn.statement_cache().hits, figures.hits + 1);
+  const auto second = events.create(sample_event("second"));
+  EXPECT_EQ(events.get(second.id), second);
+  figures = conn.statement_cache();
+  EXPECT_EQ(figures.misses, 4U);
+  EXPECT_EQ(figures.evictions, 2U);
+}
+
+TEST_P(repository_conformance, with_the_statement_cache_off_every_statement_still_runs) {
+  auto conn = open_with_cache(*database_, 0);
+  auto events = test::events_on(conn);
+  auto media = test::media_on(conn);
+  const auto created = events.create(sample_event("uncached"));
+  ASSERT_EQ(events.get(created.id), created);
+  const auto item = media.add(sample_media(created.id, day_one(1)));
+  ASSERT_EQ(media.timeline(created.id, {}, {}, sort_direction::ascending).items,
+            std::vector<evstore::media>{item});
+  EXPECT_EQ(events.update(created.id, 1, {.title = "renamed"})->title, "renamed");
+  EXPECT_TRUE(events.remove(created.id));
+  EXPECT_FALSE(events.get(created.id));
+  const auto figures = conn.statement_cache();
+  EXPECT_EQ(figures.capacity, 0U);
+  EXPECT_EQ(figures.size, 0U);
+  EXPECT_EQ(figures.hits + figures.misses, 0U);
+}
+
+TEST_P(repository_conformance, a_failed_statement_is_not_kept_and_is_prepared_again_next_time) {
+  auto conn = open_with_cache(*database_, 64);
+  auto events = test::events_on(conn);
+  auto first = sample_event("first");
+  first.id = uuid::v7();
+  (void)events.create(first);
+  const auto before = conn.statement_cache();
+  EXPECT_THROW((void)events.create(first), constraint_violation);
+  const auto failed = conn.statement_cache();
+  EXPECT_EQ(failed.failures, before.failures + 1);
+  EXPECT_EQ(failed.size, before.size - 1);
+  const auto second = events.create(sample_event("second"));
+  EXPECT_EQ(events.get(second.id), second);
+  // The INSERT is prepared again, the SELECT by id for the first time.
+  EXPECT_EQ(conn.statement_cache().misses, failed.misses + 2);
+}
+
+TEST_P(repository_conformance, a_retried_transaction_runs_its_kept_statements_again) {
+  auto wanted = sample_event("retried");
+  wanted.id = uuid::v7();
+  int attempts = 0;
+  const auto stored = store_->transaction([&](transaction& tx) {
+    auto e = tx.events().create(wanted);
+    (void)tx.media().add(sample_media(e.id, day_one(2)));
+    if (++attempts == 1) {
+      throw transient_error("a simulated serialization failure", "40001", GetParam().name);
+    }
+    return e;
+  });
+  EXPECT_EQ(attempts, 2);
+  EXPECT_EQ(store_->events().get(*wanted.id), stored);
+  EXPECT_EQ(store_->media().count_by_event(*wanted.id), 1);
+}
+
+}  // namespace evstore::conformance
+
+namespace evstore::conformance {
+
+TEST_P(repository_conformance, a_large_add_many_stores_every_text_exactly_as_given) {
+  const auto e = store_->events().create(sample_event("bulk"));
+  const std::vector<std::string> texts = {"tab\there",
+                                          "new\nline",
+                                          "carriage\rreturn",
+                                          "back\\slash",
+                                          "\\N",
+                                          "\\\\N",
+                                          "ünïcødé ✓ 日本",
+                                          "'; DROP TABLE media; --",
+                                          "a,b;c|d\"e'f",
+                                          "trailing\\",
+                                          "%_*?",
+                                          std::string(255, 'x'),
+                                          "\t\n\\\r mixed ",
+                                          "{\"not\": \"json\"}",
+                                          "NULL",
+                                          "\\.",
+                                          "end"};
+  std::vector<new_media> items;
+  for (std::size_t i = 0; i < 40; ++i) {
+    auto m = sample_media(e.id, day_one(static_cast<long long>(i)));
+    m.uri = texts[i % texts.size()];
+    if (i % 3 == 0) {
+      m.checksum = texts[(i + 1) % texts.size()];
+      m.mime_type = "image/jpeg";
+      m.size_bytes = static_cast<std::int64_t>(i) * 1000;
+    }
+    m.metadata = {{"text", texts[(i + 2) % texts.size()]}, {"n", i}};
+    items.push_back(m);
+  }
+  const auto added = store_->media().add_many(items);
+  ASSERT_EQ(added.size(), items.size());
+  for (std::size_t i = 0; i < added.size(); ++i) {
+    EXPECT_EQ(added[i].uri, items[i].uri);
+    EXPECT_EQ(added[i].checksum, items[i].checksum);
+    EXPECT_EQ(added[i].metadata, items[i].metadata);
+    EXPECT_EQ(store_->media().get(added[i].id), added[i]) << "item " << i;
+  }
+}
+
+TEST_P(repository_conformance, a_large_add_many_that_breaks_a_constraint_stores_nothing) {
+  const auto e = store_->events().create(sample_event("bulk"));
+  std::vector<new_media> items;
+  for (int i = 0; i < 30; ++i) {
+    items.push_back(sample_media(e.id, day_one(i)));
+  }
+  auto orphan = items;
+  orphan[17].event_id = uuid::v7();  // no such event
+  EXPECT_THROW((void)store_->media().add_many(orphan), constraint_violation);
+  auto duplicate = items;
+  duplicate[3].id = uuid::v7();
+  duplicate[25].id = duplicate[3].id;
+  EXPECT_THROW((void)store_->media().add_many(duplicate), constraint_violation);
+  EXPECT_EQ(store_->media().count_by_event(e.id), 0);
+  // The store still works after the failures.
+  EXPECT_EQ(store_->media().add_many(items).size(), items.size());
+  EXPECT_EQ(store_->media().count_by_event(e.id), 30);
 }
 
 }  // namespace evstore::conformance

@@ -10,11 +10,14 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "evstore/config.hpp"
@@ -42,7 +45,31 @@ struct connect_options {
   /// cancels a statement running longer, which fails with timeout_error and leaves the
   /// connection usable. 0 = no limit. Backends without such a setting ignore it.
   std::chrono::milliseconds statement_timeout{std::chrono::seconds(30)};
+
+  /// How many prepared statements each connection keeps for re-execution (least recently
+  /// used let go beyond it); 0 prepares none: every statement is sent whole, in one round trip
+  /// (for PgBouncer in transaction pooling mode, which cannot keep prepared statements).
+  std::size_t statement_cache_size = 64;
 };
+
+/// How backend::copy_rows writes a column's values.
+enum class bulk_type : std::uint8_t {
+  text,     ///< text
+  uuid,     ///< a UUID, as lower-case text
+  json,     ///< a JSON document, as text
+  integer,  ///< a 64-bit integer
+  instant,  ///< a point in time, as an integer of microseconds since the Unix epoch (UTC)
+};
+
+/// A column given to backend::copy_rows: one of evstore's own column names, never user input.
+struct bulk_column {
+  std::string_view name;
+  bulk_type type = bulk_type::text;
+};
+
+/// A value given to backend::copy_rows: NULL (std::monostate), text (text, uuid and json
+/// columns) or an integer (integer and instant columns).
+using bulk_value = std::variant<std::monostate, std::string, std::int64_t>;
 
 /// A database backend, such as PostgreSQL or SQLite, served through SOCI.
 class EVSTORE_API backend {
@@ -151,6 +178,28 @@ class EVSTORE_API backend {
   /// PostgreSQL sends a cancel request (on a helper thread) and shuts the socket down;
   /// SQLite calls sqlite3_interrupt.
   virtual void interrupt(soci::session& session) const noexcept;
+
+  /// Closes `session`'s connection to the server at once, without a round trip. Called when a
+  /// connection is discarded, before the statements still prepared on it are destroyed, so
+  /// that their destructors do not talk to a server that may be gone or hung (SOCI's
+  /// PostgreSQL statements send DEALLOCATE when destroyed). Afterwards only destructors run on
+  /// the session and its statements, and they must not fail. The default does nothing, which
+  /// is right where destroying a statement is local (SQLite).
+  virtual void close_now(soci::session& session) const noexcept;
+
+  /// An optional fast path for bulk inserts (PostgreSQL: COPY ... FROM STDIN): inserts rows
+  /// into `table` in one operation, in the session's current transaction, every row or none.
+  /// `values` holds the rows one after the other, `columns.size()` values each, every value
+  /// exactly as given (no escaping by the caller). Columns not named take their defaults.
+  /// The core's repositories call it for large batches inside a transaction of their own,
+  /// and insert row by row when it returns false.
+  /// @returns false, having done nothing, when the backend has no such path (the default).
+  /// @throws constraint_violation (with the SQLSTATE) when a row breaks a constraint (a
+  ///         foreign key, a duplicate key); other evstore::error types as the failure maps to.
+  ///         After a throw, nothing was inserted and the transaction must be rolled back.
+  [[nodiscard]] virtual bool copy_rows(soci::session& session, std::string_view table,
+                                       std::span<const bulk_column> columns,
+                                       std::span<const bulk_value> values) const;
 };
 
 }  // namespace evstore

@@ -4,6 +4,8 @@
 /// One open database connection, on whichever backend its URL names.
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -19,6 +21,21 @@ class session;
 }
 
 namespace evstore {
+
+namespace detail {
+class statement_cache;
+}
+
+/// The figures of a connection's prepared-statement cache. Counters count from the
+/// connection's opening.
+struct statement_cache_metrics {
+  std::size_t size = 0;         ///< statements prepared and kept now
+  std::size_t capacity = 0;     ///< the most it keeps (connect_options::statement_cache_size)
+  std::uint64_t hits = 0;       ///< statements run again without preparing them
+  std::uint64_t misses = 0;     ///< statements prepared and kept (0 when the cache is off)
+  std::uint64_t evictions = 0;  ///< least recently used statements let go beyond the capacity
+  std::uint64_t failures = 0;   ///< kept statements let go because running them failed
+};
 
 /// How a connection logs its statements (spdlog). The URL and credentials are never logged.
 struct query_log_options {
@@ -73,12 +90,23 @@ class EVSTORE_API connection {
   /// The underlying SOCI session, for code that runs its own statements.
   [[nodiscard]] soci::session& session() noexcept { return *session_; }
 
+  /// The figures of this connection's prepared-statement cache.
+  [[nodiscard]] statement_cache_metrics statement_cache() const noexcept;
+
+  /// Internal (the core's repositories): the statements prepared on this connection and kept
+  /// for re-execution.
+  [[nodiscard]] detail::statement_cache& statements() noexcept { return *statements_; }
+
  private:
   connection(std::shared_ptr<const evstore::backend> backend,
-             std::unique_ptr<soci::session> session);
+             std::unique_ptr<soci::session> session, std::size_t statement_cache_size);
+  // Destroys the kept statements and the session, the server connection first.
+  void close() noexcept;
 
   std::shared_ptr<const evstore::backend> backend_;
   std::unique_ptr<soci::session> session_;
+  // Declared after the session: its statements go first.
+  std::unique_ptr<detail::statement_cache> statements_;
   query_log_options query_log_;
 };
 

@@ -26,8 +26,20 @@ class bindings {
   /// how many there are.
   [[nodiscard]] std::string describe(bool values) const;
 
-  /// Adds every value to `statement` (before it is prepared).
+  /// Adds every value to `statement` (before it is prepared). The statement reads them from
+  /// this object each time it executes.
   void bind_to(soci::statement& statement);
+
+  /// How many values there are.
+  [[nodiscard]] std::size_t size() const noexcept { return order_.size(); }
+
+  /// Appends one letter per value, its type: two bindings with the same signature bind
+  /// the same types in the same order.
+  void append_signature(std::string& out) const;
+
+  /// Takes the values of `other`, which has this object's signature, in place: a statement
+  /// bound to this object then executes with them.
+  void assign(const bindings& other);
 
  private:
   template <typename T>

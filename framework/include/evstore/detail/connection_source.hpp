@@ -8,11 +8,13 @@
 #include "evstore/connection.hpp"
 #include "evstore/detail/statistics_recorder.hpp"
 #include "evstore/dialect.hpp"
+#include "evstore/export.hpp"
 #include "evstore/validation.hpp"
 
 namespace evstore::detail {
 
-class connection_source {
+// Exported for tests that run repositories on a connection of their own.
+class EVSTORE_API connection_source {
  public:
   /// @param statistics counts every run() and run_atomically() by the calling function; it
   ///        must outlive this source.
@@ -51,6 +53,6 @@ class connection_source {
 
 /// Runs `work` on `conn`, turning any foreign exception (SOCI's) into the evstore::error the
 /// backend maps it to.
-void translating(connection& conn, const std::function<void()>& work);
+EVSTORE_API void translating(connection& conn, const std::function<void()>& work);
 
 }  // namespace evstore::detail

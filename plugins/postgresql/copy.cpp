@@ -1,0 +1,159 @@
+// The bulk insert fast path: COPY ... FROM STDIN in text format, on the native PGconn. SOCI's
+// vector binds would send one statement per row (PITFALLS.md).
+
+#include <chrono>
+#include <string>
+
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+
+#include <spdlog/fmt/fmt.h>
+
+#include <evstore/error.hpp>
+
+#include "backend.hpp"
+
+namespace evstore::postgresql {
+namespace {
+
+// Sent to the server in pieces of this size, so that the buffer stays bounded.
+constexpr std::size_t copy_chunk = 1 << 20;
+
+// COPY's text format: a backslash, a tab (column separator), a newline (row separator) and a
+// carriage return are escaped; everything else is taken byte for byte.
+void append_escaped(std::string& out, const std::string& value) {
+  for (const char c : value) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        out += c;
+    }
+  }
+}
+
+// ISO-8601 in UTC with microseconds, as timestamptz reads it.
+void append_timestamp(std::string& out, std::int64_t micros) {
+  using namespace std::chrono;
+  const sys_time<microseconds> at{microseconds(micros)};
+  const auto day = floor<days>(at);
+  const year_month_day date(day);
+  const hh_mm_ss<microseconds> time(at - day);
+  fmt::format_to(std::back_inserter(out), "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00",
+                 static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                 static_cast<unsigned>(date.day()), time.hours().count(), time.minutes().count(),
+                 time.seconds().count(), time.subseconds().count());
+}
+
+void append_value(std::string& out, const bulk_value& value, bulk_type type) {
+  if (std::holds_alternative<std::monostate>(value)) {
+    out += "\\N";
+  } else if (const auto* text = std::get_if<std::string>(&value)) {
+    append_escaped(out, *text);
+  } else if (type == bulk_type::instant) {
+    append_timestamp(out, std::get<std::int64_t>(value));
+  } else {
+    out += std::to_string(std::get<std::int64_t>(value));
+  }
+}
+
+[[noreturn]] void throw_connection_lost(PGconn* conn, std::string_view table) {
+  throw connection_error(
+      fmt::format("postgresql: copying rows into {}: {}", table, trimmed(PQerrorMessage(conn))), "",
+      "postgresql");
+}
+
+// Reads every pending result; throws the first failure, mapped by its SQLSTATE.
+void finish(PGconn* conn, std::string_view table, ExecStatusType expected) {
+  std::string sqlstate;
+  std::string message;
+  bool failed = false;
+  while (PGresult* result = PQgetResult(conn)) {
+    if (!failed && PQresultStatus(result) != expected) {
+      failed = true;
+      const char* code = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+      sqlstate = code != nullptr ? code : "";
+      message = trimmed(PQresultErrorMessage(result));
+    }
+    PQclear(result);
+  }
+  if (failed) {
+    if (PQstatus(conn) == CONNECTION_BAD) {
+      throw_connection_lost(conn, table);
+    }
+    throw_for_sqlstate(sqlstate,
+                       fmt::format("postgresql: copying rows into {}: {}", table, message));
+  }
+}
+
+}  // namespace
+
+bool postgresql_backend::copy_rows(soci::session& session, std::string_view table,
+                                   std::span<const bulk_column> columns,
+                                   std::span<const bulk_value> values) const {
+  PGconn* conn = static_cast<soci::postgresql_session_backend*>(session.get_backend())->conn_;
+  std::string command = fmt::format("COPY \"{}\" (", table);
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    command += fmt::format("{}\"{}\"", i == 0 ? "" : ", ", columns[i].name);
+  }
+  command += ") FROM STDIN";
+  if (PQsendQuery(conn, command.c_str()) != 1) {
+    throw_connection_lost(conn, table);
+  }
+  PGresult* started = PQgetResult(conn);
+  const bool copying = started != nullptr && PQresultStatus(started) == PGRES_COPY_IN;
+  if (!copying) {
+    // Not in COPY state: the error (e.g. a failed transaction) is in this result.
+    const char* code = started != nullptr ? PQresultErrorField(started, PG_DIAG_SQLSTATE) : nullptr;
+    const std::string sqlstate = code != nullptr ? code : "";
+    const std::string message =
+        trimmed(started != nullptr ? PQresultErrorMessage(started) : PQerrorMessage(conn));
+    PQclear(started);
+    finish(conn, table, PGRES_COMMAND_OK);
+    throw_for_sqlstate(sqlstate,
+                       fmt::format("postgresql: copying rows into {}: {}", table, message));
+  }
+  PQclear(started);
+
+  std::string buffer;
+  buffer.reserve(copy_chunk + copy_chunk / 4);
+  const auto send = [&] {
+    if (PQputCopyData(conn, buffer.data(), static_cast<int>(buffer.size())) != 1) {
+      throw_connection_lost(conn, table);
+    }
+    buffer.clear();
+  };
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const auto column = i % columns.size();
+    if (column != 0) {
+      buffer += '\t';
+    }
+    append_value(buffer, values[i], columns[column].type);
+    if (column + 1 == columns.size()) {
+      buffer += '\n';
+      if (buffer.size() >= copy_chunk) {
+        send();
+      }
+    }
+  }
+  if (!buffer.empty()) {
+    send();
+  }
+  if (PQputCopyEnd(conn, nullptr) != 1) {
+    throw_connection_lost(conn, table);
+  }
+  finish(conn, table, PGRES_COMMAND_OK);
+  return true;
+}
+
+}  // namespace evstore::postgresql
