@@ -26,9 +26,7 @@
 namespace fs = std::filesystem;
 
 namespace evstore::conformance {
-namespace {
 
-// The plugins the context names, loaded once per backend.
 const plugin_registry& plugins_of(const backend_context& context) {
   static std::mutex mutex;
   static std::map<std::string, plugin_registry> loaded;
@@ -43,6 +41,8 @@ const plugin_registry& plugins_of(const backend_context& context) {
   }
   return found->second;
 }
+
+namespace {
 
 // A fresh database, a connection to it, the backend's built-in migrations, and an application
 // migrations folder.

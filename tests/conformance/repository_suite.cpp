@@ -655,16 +655,17 @@ TEST_P(repository_conformance,
 namespace evstore::conformance {
 namespace {
 
-connection open_with_cache(const database_handle& database, std::size_t statement_cache_size) {
+connection open_with_cache(const backend_context& context, const database_handle& database,
+                           std::size_t statement_cache_size) {
   connect_options options;
   options.statement_cache_size = statement_cache_size;
-  return connection::open(test::default_plugins(), parse_database_url(database.url()), options);
+  return connection::open(plugins_of(context), parse_database_url(database.url()), options);
 }
 
 }  // namespace
 
 TEST_P(repository_conformance, a_repeated_statement_is_prepared_once_and_then_reused) {
-  auto conn = open_with_cache(*database_, 64);
+  auto conn = open_with_cache(GetParam(), *database_, 64);
   auto events = test::events_on(conn);
   const auto created = events.create(sample_event("cached"));
   ASSERT_EQ(events.get(created.id), created);
@@ -680,7 +681,7 @@ TEST_P(repository_conformance, a_repeated_statement_is_prepared_once_and_then_re
 }
 
 TEST_P(repository_conformance, the_statement_cache_keeps_at_most_its_capacity) {
-  auto conn = open_with_cache(*database_, 2);
+  auto conn = open_with_cache(GetParam(), *database_, 2);
   auto events = test::events_on(conn);
   const auto created = events.create(sample_event("evicted"));  // INSERT ... RETURNING
   ASSERT_EQ(events.get(created.id), created);                   // SELECT by id
@@ -700,7 +701,7 @@ TEST_P(repository_conformance, the_statement_cache_keeps_at_most_its_capacity) {
 }
 
 TEST_P(repository_conformance, with_the_statement_cache_off_every_statement_still_runs) {
-  auto conn = open_with_cache(*database_, 0);
+  auto conn = open_with_cache(GetParam(), *database_, 0);
   auto events = test::events_on(conn);
   auto media = test::media_on(conn);
   const auto created = events.create(sample_event("uncached"));
@@ -718,7 +719,7 @@ TEST_P(repository_conformance, with_the_statement_cache_off_every_statement_stil
 }
 
 TEST_P(repository_conformance, a_failed_statement_is_not_kept_and_is_prepared_again_next_time) {
-  auto conn = open_with_cache(*database_, 64);
+  auto conn = open_with_cache(GetParam(), *database_, 64);
   auto events = test::events_on(conn);
   auto first = sample_event("first");
   first.id = uuid::v7();

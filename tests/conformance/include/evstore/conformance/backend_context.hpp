@@ -20,6 +20,8 @@
 #include <string_view>
 #include <utility>
 
+#include <evstore/plugin_registry.hpp>
+
 namespace evstore::conformance {
 
 /// A fresh, empty database; destroying the handle removes it.
@@ -100,6 +102,10 @@ struct backend_context {
   return "not applicable: backend " + context.name + " does not declare capability " +
          std::string(name_of(c));
 }
+
+/// The plugins `context` names (its plugin_path, then the default folder), loaded once per
+/// path and kept for the life of the process.
+[[nodiscard]] const plugin_registry& plugins_of(const backend_context& context);
 
 }  // namespace evstore::conformance
 
