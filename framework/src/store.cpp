@@ -190,7 +190,10 @@ void store::state::in_transaction(const std::function<void(connection&)>& work) 
             "({})",
             e.what()));
       }
-      call.throw_if_passed(e);
+      if (call.passed()) {
+        statistics.transaction_failed();
+        call.throw_if_passed(e);
+      }
       if (e.category() == error_category::connection) {
         lease.mark_broken();
       } else if (!commit_sent) {

@@ -134,21 +134,40 @@ TEST(deadline, a_transaction_whose_commit_outlives_call_timeout_reports_commit_u
   EXPECT_EQ(store->metrics().destroyed_broken, 1U);
 }
 
-TEST(deadline, a_sqlite_call_past_call_timeout_is_interrupted) {
-  const evstore::test::temp_dir dir;
+namespace {
+
+// A migrated SQLite store in `dir` with a call_timeout of 300 ms, whose inserts into events
+// take seconds: a trigger that counts to a billion.
+std::unique_ptr<evstore::store> sqlite_store_with_slow_inserts(const evstore::test::temp_dir& dir) {
   const auto url = evstore::parse_database_url("sqlite://" + (dir.path() / "slow.db").string());
   evstore::store_options options;
   options.call_timeout = 300ms;
   auto store = migrated_store(url, options);
-  {
-    // A trigger that counts to a billion: seconds of work inside one INSERT.
-    auto conn = evstore::connection::open(evstore::test::default_plugins(), url, {});
-    conn.execute(
-        "CREATE TRIGGER test_slow_insert BEFORE INSERT ON events BEGIN SELECT count(*) FROM "
-        "(WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 1000000000) "
-        "SELECT x FROM n); END");
-  }
+  auto conn = evstore::connection::open(evstore::test::default_plugins(), url, {});
+  conn.execute(
+      "CREATE TRIGGER test_slow_insert BEFORE INSERT ON events BEGIN SELECT count(*) FROM "
+      "(WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 1000000000) "
+      "SELECT x FROM n); END");
+  return store;
+}
+
+}  // namespace
+
+TEST(deadline, a_sqlite_call_past_call_timeout_is_interrupted) {
+  const evstore::test::temp_dir dir;
+  auto store = sqlite_store_with_slow_inserts(dir);
   (void)expect_create_times_out(*store, 2s);
+  EXPECT_EQ(store->events().count({}), 0);
+}
+
+TEST(deadline, a_transaction_interrupted_before_commit_is_a_timeout_counted_as_failed) {
+  const evstore::test::temp_dir dir;
+  auto store = sqlite_store_with_slow_inserts(dir);
+  EXPECT_THROW(store->transaction([](evstore::transaction& tx) { tx.events().create(launch()); }),
+               evstore::timeout_error);
+  const auto stats = store->statistics();
+  EXPECT_EQ(stats.transactions_failed, 1U);
+  EXPECT_EQ(stats.transactions_committed, 0U);
   EXPECT_EQ(store->events().count({}), 0);
 }
 
