@@ -52,12 +52,12 @@ watchdog::alarm watchdog::arm(std::chrono::milliseconds timeout, std::function<v
   const std::lock_guard lock(mutex_);
   const auto id = next_id_++;
   const auto due = clock::now() + timeout;
-  // The thread sleeps until the earliest deadline; waking it for a later one would cost a
-  // context switch per call for nothing.
-  const bool earliest = std::none_of(armed_.begin(), armed_.end(),
-                                     [due](const auto& armed) { return armed.second.due <= due; });
   armed_.emplace(id, entry{due, std::move(action)});
-  if (earliest) {
+  latest_due_ = std::max(latest_due_, due);
+  // The thread sleeps until a deadline it knew of, possibly one disarmed since: waking it
+  // for a later one would cost a context switch per call for nothing. It finds this one when
+  // it wakes, and sleeps again until it is due.
+  if (due < sleeping_until_) {
     wake_.notify_all();
   }
   return {this, id};
@@ -75,23 +75,36 @@ bool watchdog::fired(std::uint64_t id) noexcept {
   return !armed_.contains(id);
 }
 
+std::uint64_t watchdog::wakeups() noexcept {
+  const std::lock_guard lock(mutex_);
+  return wakeups_;
+}
+
 void watchdog::watch() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
-    if (armed_.empty()) {
-      wake_.wait(lock);
-      continue;
-    }
     const auto next =
         std::min_element(armed_.begin(), armed_.end(),
                          [](const auto& a, const auto& b) { return a.second.due < b.second.due; });
-    if (clock::now() < next->second.due) {
-      wake_.wait_until(lock, next->second.due);
+    if (next != armed_.end() && clock::now() >= next->second.due) {
+      const auto action = std::move(next->second.action);
+      armed_.erase(next);
+      action();
       continue;
     }
-    const auto action = std::move(next->second.action);
-    armed_.erase(next);
-    action();
+    if (next != armed_.end()) {
+      sleeping_until_ = next->second.due;
+    } else if (latest_due_ > clock::now()) {
+      sleeping_until_ = latest_due_;
+    } else {
+      sleeping_until_ = clock::time_point::max();
+    }
+    if (sleeping_until_ == clock::time_point::max()) {
+      wake_.wait(lock);
+    } else {
+      wake_.wait_until(lock, sleeping_until_);
+    }
+    ++wakeups_;
   }
 }
 

@@ -61,6 +61,10 @@ class watchdog {
   /// disarmed first. A timeout of zero or less arms nothing: the alarm never fires.
   [[nodiscard]] alarm arm(std::chrono::milliseconds timeout, std::function<void()> action);
 
+  /// How many times the thread has woken up, for whatever reason (tests: arming a deadline
+  /// later than the one it sleeps for must not wake it).
+  [[nodiscard]] std::uint64_t wakeups() noexcept;
+
  private:
   struct entry {
     clock::time_point due;
@@ -75,7 +79,14 @@ class watchdog {
   std::condition_variable wake_;
   std::map<std::uint64_t, entry> armed_;  // guarded by mutex_
   std::uint64_t next_id_ = 1;             // guarded by mutex_
-  bool stopping_ = false;                 // guarded by mutex_
+  // When the thread, blocked waiting, wakes up by itself; max() while it waits for a first
+  // alarm. Meaningful only while it waits: otherwise it holds mutex_ and sees every alarm.
+  clock::time_point sleeping_until_ = clock::time_point::max();  // guarded by mutex_
+  // The latest deadline ever armed: with none armed, the thread sleeps until then, so that
+  // the next call (armed with a later deadline) need not wake it.
+  clock::time_point latest_due_ = clock::time_point::min();  // guarded by mutex_
+  std::uint64_t wakeups_ = 0;                                // guarded by mutex_
+  bool stopping_ = false;                                    // guarded by mutex_
   std::thread thread_;
 };
 
