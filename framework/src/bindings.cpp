@@ -11,15 +11,19 @@ template <typename T>
 std::string bindings::add(std::deque<T>& values, T value, soci::indicator indicator) {
   values.push_back(std::move(value));
   indicators_.push_back(indicator);
-  const auto name = "p" + std::to_string(order_.size());
+  auto text = placeholder(order_.size());
   binding::kind type = binding::kind::text;
   if constexpr (std::is_same_v<T, long long>) {
     type = binding::kind::integer;
   } else if constexpr (std::is_same_v<T, double>) {
     type = binding::kind::real;
   }
-  order_.push_back({type, values.size() - 1, name});
-  return ":" + name;
+  order_.push_back({type, values.size() - 1, text.substr(1)});
+  return text;
+}
+
+std::string bindings::placeholder(std::size_t index) {
+  return ":p" + std::to_string(index);
 }
 
 std::string bindings::text(std::string value) {

@@ -17,24 +17,33 @@ using detail::micros;
 constexpr std::string_view ascending_cursor = "events.start_time.asc";
 constexpr std::string_view descending_cursor = "events.start_time.desc";
 
-// The column values of an event, bound, in the order of column_list.
+// The column values of an event, in the order of column_list.
 struct event_values {
   static constexpr std::string_view column_list =
       "id, title, description, status, start_time, end_time, location_name, latitude, "
       "longitude, metadata";
+  static constexpr std::size_t count = 10;
 
-  static std::string placeholders(const dialect& sql, bindings& b, const uuid& id,
-                                  const new_event& e) {
-    return fmt::format(
-        "{}, {}, {}, {}, {}, {}, {}, {}, {}, {}", sql.uuid_from_text(b.text(id.to_string())),
-        b.text(e.title), b.optional_text(e.description), b.text(std::string(to_string(e.status))),
-        sql.timestamp_from_micros(b.integer(micros(e.start_time))),
-        sql.timestamp_from_micros(
-            b.optional_integer(e.end_time ? std::optional(micros(*e.end_time)) : std::nullopt)),
-        b.optional_text(e.location_name),
-        b.optional_real(e.coordinates ? std::optional(e.coordinates->latitude) : std::nullopt),
-        b.optional_real(e.coordinates ? std::optional(e.coordinates->longitude) : std::nullopt),
-        sql.json_from_text(b.text(e.metadata.dump())));
+  // The values' expressions, of the placeholders numbered from `first` on.
+  static std::string placeholders(const dialect& sql, std::size_t first) {
+    const auto p = [first](std::size_t i) { return bindings::placeholder(first + i); };
+    return fmt::format("{}, {}, {}, {}, {}, {}, {}, {}, {}, {}", sql.uuid_from_text(p(0)), p(1),
+                       p(2), p(3), sql.timestamp_from_micros(p(4)), sql.timestamp_from_micros(p(5)),
+                       p(6), p(7), p(8), sql.json_from_text(p(9)));
+  }
+
+  // Binds the values, in placeholders' order.
+  static void bind(bindings& b, const uuid& id, const new_event& e) {
+    b.text(id.to_string());
+    b.text(e.title);
+    b.optional_text(e.description);
+    b.text(std::string(to_string(e.status)));
+    b.integer(micros(e.start_time));
+    b.optional_integer(e.end_time ? std::optional(micros(*e.end_time)) : std::nullopt);
+    b.optional_text(e.location_name);
+    b.optional_real(e.coordinates ? std::optional(e.coordinates->latitude) : std::nullopt);
+    b.optional_real(e.coordinates ? std::optional(e.coordinates->longitude) : std::nullopt);
+    b.text(e.metadata.dump());
   }
 };
 
@@ -43,31 +52,37 @@ new_event as_new_event(const event& e) {
           e.end_time, e.location_name, e.coordinates, e.metadata};
 }
 
-std::optional<event> select_event(connection& conn, const dialect& sql, const uuid& id) {
+std::optional<event> select_event(detail::connection_source& source, connection& conn,
+                                  const uuid& id) {
+  const auto& text = source.text("events.get", [](const dialect& sql) {
+    return fmt::format("SELECT {} FROM events WHERE id = {}", detail::event_columns(sql),
+                       sql.uuid_from_text(bindings::placeholder(0)));
+  });
   bindings b;
-  const auto rows = detail::fetch_all<detail::event_row>(
-      conn,
-      fmt::format("SELECT {} FROM events WHERE id = {}", detail::event_columns(sql),
-                  sql.uuid_from_text(b.text(id.to_string()))),
-      b);
-  return rows.empty() ? std::nullopt : std::optional(rows.front());
+  b.text(id.to_string());
+  auto rows = detail::fetch_all<detail::event_row>(conn, text, b);
+  return rows.empty() ? std::nullopt : std::optional(std::move(rows.front()));
 }
 
-event insert_event(connection& conn, const dialect& sql, const new_event& e,
-                   std::string_view on_conflict) {
+// Inserts `e`; when `idempotent`, an event already stored under its id is returned instead.
+event insert_event(detail::connection_source& source, connection& conn, const new_event& e,
+                   bool idempotent) {
+  const auto& text = source.text(
+      idempotent ? "events.create_idempotent" : "events.create", [idempotent](const dialect& sql) {
+        return fmt::format("INSERT INTO events ({}) VALUES ({}){} RETURNING {}",
+                           event_values::column_list, event_values::placeholders(sql, 0),
+                           idempotent ? " ON CONFLICT (id) DO NOTHING" : "",
+                           detail::event_columns(sql));
+      });
   const uuid id = e.id.value_or(uuid::v7());
   bindings b;
-  const auto rows = detail::fetch_all<detail::event_row>(
-      conn,
-      fmt::format("INSERT INTO events ({}) VALUES ({}){} RETURNING {}", event_values::column_list,
-                  event_values::placeholders(sql, b, id, e), on_conflict,
-                  detail::event_columns(sql)),
-      b);
+  event_values::bind(b, id, e);
+  auto rows = detail::fetch_all<detail::event_row>(conn, text, b);
   if (rows.empty()) {
     // ON CONFLICT DO NOTHING inserted nothing: the id is stored already.
-    return *select_event(conn, sql, id);
+    return *select_event(source, conn, id);
   }
-  return rows.front();
+  return std::move(rows.front());
 }
 
 // The WHERE conditions of a filter, each a bound comparison.
@@ -142,7 +157,7 @@ event_repository::event_repository(std::shared_ptr<detail::connection_source> so
 event event_repository::create(const new_event& e) {
   validate(e, source_->limits());
   event created;
-  source_->run([&](connection& conn) { created = insert_event(conn, source_->sql(), e, ""); });
+  source_->run([&](connection& conn) { created = insert_event(*source_, conn, e, false); });
   return created;
 }
 
@@ -152,9 +167,7 @@ event event_repository::create_idempotent(const new_event& e) {
   }
   validate(e, source_->limits());
   event created;
-  source_->run([&](connection& conn) {
-    created = insert_event(conn, source_->sql(), e, " ON CONFLICT (id) DO NOTHING");
-  });
+  source_->run([&](connection& conn) { created = insert_event(*source_, conn, e, true); });
   return created;
 }
 
@@ -166,7 +179,7 @@ std::vector<event> event_repository::create_many(const std::vector<new_event>& e
   source_->run_atomically([&](connection& conn) {
     created.clear();
     for (const auto& e : events) {
-      created.push_back(insert_event(conn, source_->sql(), e, ""));
+      created.push_back(insert_event(*source_, conn, e, false));
     }
   });
   return created;
@@ -174,7 +187,7 @@ std::vector<event> event_repository::create_many(const std::vector<new_event>& e
 
 std::optional<event> event_repository::get(const uuid& id) {
   std::optional<event> found;
-  source_->run([&](connection& conn) { found = select_event(conn, source_->sql(), id); });
+  source_->run([&](connection& conn) { found = select_event(*source_, conn, id); });
   return found;
 }
 
@@ -182,8 +195,7 @@ std::optional<event> event_repository::update(const uuid& id, std::int64_t expec
                                               const event_patch& patch) {
   std::optional<event> updated;
   source_->run_atomically([&](connection& conn) {
-    const auto& sql = source_->sql();
-    const auto current = select_event(conn, sql, id);
+    const auto current = select_event(*source_, conn, id);
     if (!current) {
       updated.reset();
       return;
@@ -194,21 +206,23 @@ std::optional<event> event_repository::update(const uuid& id, std::int64_t expec
     }
     const auto next = apply_patch(*current, patch);
     validate(next, source_->limits());
+    const auto& text = source_->text("events.update", [](const dialect& sql) {
+      return fmt::format("UPDATE events SET ({}) = ({}) WHERE id = {} AND version = {}",
+                         event_values::column_list, event_values::placeholders(sql, 0),
+                         sql.uuid_from_text(bindings::placeholder(event_values::count)),
+                         bindings::placeholder(event_values::count + 1));
+    });
     bindings b;
-    const auto values = event_values::placeholders(sql, b, id, as_new_event(next));
+    event_values::bind(b, id, as_new_event(next));
+    b.text(id.to_string());
+    b.integer(expected_version);
     // The touch trigger moves version and updated_at on; SQLite's RETURNING would not see
     // what its AFTER trigger wrote, so the row is read back.
-    const auto changed = detail::execute_counting(
-        conn,
-        fmt::format("UPDATE events SET ({}) = ({}) WHERE id = {} AND version = {}",
-                    event_values::column_list, values, sql.uuid_from_text(b.text(id.to_string())),
-                    b.integer(expected_version)),
-        b);
-    if (changed == 0) {
+    if (detail::execute_counting(conn, text, b) == 0) {
       throw conflict(
           fmt::format("event {} changed meanwhile: re-read it and retry", id.to_string()));
     }
-    updated = select_event(conn, sql, id);
+    updated = select_event(*source_, conn, id);
   });
   return updated;
 }
@@ -216,12 +230,13 @@ std::optional<event> event_repository::update(const uuid& id, std::int64_t expec
 bool event_repository::remove(const uuid& id) {
   long long removed = 0;
   source_->run([&](connection& conn) {
+    const auto& text = source_->text("events.remove", [](const dialect& sql) {
+      return fmt::format("DELETE FROM events WHERE id = {}",
+                         sql.uuid_from_text(bindings::placeholder(0)));
+    });
     bindings b;
-    removed =
-        detail::execute_counting(conn,
-                                 fmt::format("DELETE FROM events WHERE id = {}",
-                                             source_->sql().uuid_from_text(b.text(id.to_string()))),
-                                 b);
+    b.text(id.to_string());
+    removed = detail::execute_counting(conn, text, b);
   });
   return removed > 0;
 }

@@ -19,32 +19,41 @@ using detail::micros;
 constexpr std::string_view ascending_cursor = "media.timeline.asc";
 constexpr std::string_view descending_cursor = "media.timeline.desc";
 
-std::optional<media> select_media(connection& conn, const dialect& sql, const uuid& id) {
+std::optional<media> select_media(detail::connection_source& source, connection& conn,
+                                  const uuid& id) {
+  const auto& text = source.text("media.get", [](const dialect& sql) {
+    return fmt::format("SELECT {} FROM media WHERE id = {}", detail::media_columns(sql),
+                       sql.uuid_from_text(bindings::placeholder(0)));
+  });
   bindings b;
-  const auto rows = detail::fetch_all<detail::media_row>(
-      conn,
-      fmt::format("SELECT {} FROM media WHERE id = {}", detail::media_columns(sql),
-                  sql.uuid_from_text(b.text(id.to_string()))),
-      b);
-  return rows.empty() ? std::nullopt : std::optional(rows.front());
+  b.text(id.to_string());
+  auto rows = detail::fetch_all<detail::media_row>(conn, text, b);
+  return rows.empty() ? std::nullopt : std::optional(std::move(rows.front()));
 }
 
-media insert_media(connection& conn, const dialect& sql, const new_media& m) {
+media insert_media(detail::connection_source& source, connection& conn, const new_media& m) {
+  const auto& text = source.text("media.add", [](const dialect& sql) {
+    const auto p = [](std::size_t i) { return bindings::placeholder(i); };
+    return fmt::format(
+        "INSERT INTO media (id, event_id, kind, uri, mime_type, size_bytes, checksum, "
+        "captured_at, status, metadata) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}) "
+        "RETURNING {}",
+        sql.uuid_from_text(p(0)), sql.uuid_from_text(p(1)), p(2), p(3), p(4), p(5), p(6),
+        sql.timestamp_from_micros(p(7)), p(8), sql.json_from_text(p(9)),
+        detail::media_columns(sql));
+  });
   bindings b;
-  const auto values = fmt::format(
-      "{}, {}, {}, {}, {}, {}, {}, {}, {}, {}",
-      sql.uuid_from_text(b.text(m.id.value_or(uuid::v7()).to_string())),
-      sql.uuid_from_text(b.text(m.event_id.to_string())), b.text(std::string(to_string(m.kind))),
-      b.text(m.uri), b.optional_text(m.mime_type), b.optional_integer(m.size_bytes),
-      b.optional_text(m.checksum), sql.timestamp_from_micros(b.integer(micros(m.captured_at))),
-      b.text(std::string(to_string(m.status))), sql.json_from_text(b.text(m.metadata.dump())));
-  return detail::fetch_all<detail::media_row>(
-             conn,
-             fmt::format("INSERT INTO media (id, event_id, kind, uri, mime_type, size_bytes, "
-                         "checksum, captured_at, status, metadata) VALUES ({}) RETURNING {}",
-                         values, detail::media_columns(sql)),
-             b)
-      .front();
+  b.text(m.id.value_or(uuid::v7()).to_string());
+  b.text(m.event_id.to_string());
+  b.text(std::string(to_string(m.kind)));
+  b.text(m.uri);
+  b.optional_text(m.mime_type);
+  b.optional_integer(m.size_bytes);
+  b.optional_text(m.checksum);
+  b.integer(micros(m.captured_at));
+  b.text(std::string(to_string(m.status)));
+  b.text(m.metadata.dump());
+  return std::move(detail::fetch_all<detail::media_row>(conn, text, b).front());
 }
 
 // Below this many items, add_many inserts row by row (each a kept prepared statement): a bulk
@@ -68,7 +77,7 @@ bulk_value optional_value(const std::optional<std::string>& value) {
 
 // Inserts `items` through the backend's bulk path, when it has one, and returns them as
 // stored: the database sets created_at and updated_at to the transaction's start time.
-std::optional<std::vector<media>> copy_media(connection& conn, const dialect& sql,
+std::optional<std::vector<media>> copy_media(detail::connection_source& source, connection& conn,
                                              const std::vector<new_media>& items) {
   std::vector<media> added;
   added.reserve(items.size());
@@ -104,9 +113,11 @@ std::optional<std::vector<media>> copy_media(connection& conn, const dialect& sq
   conn.log_statement("bulk insert into media", std::chrono::steady_clock::now() - start,
                      static_cast<long long>(items.size()),
                      [&](bool) { return fmt::format("{} value(s), not logged", values.size()); });
+  const auto& text = source.text("media.stored_at", [](const dialect& sql) {
+    return fmt::format("SELECT {}", sql.micros_from_timestamp(sql.now()));
+  });
   bindings none;
-  const auto stored_at = detail::from_micros(detail::query_integer(
-      conn, fmt::format("SELECT {}", sql.micros_from_timestamp(sql.now())), none));
+  const auto stored_at = detail::from_micros(detail::query_integer(conn, text, none));
   for (auto& m : added) {
     m.created_at = stored_at;
     m.updated_at = stored_at;
@@ -114,20 +125,23 @@ std::optional<std::vector<media>> copy_media(connection& conn, const dialect& sq
   return added;
 }
 
-// Sets one column of one item; the touch trigger moves updated_at on, so the row is read back.
+// Sets one column of one item to the value bound first in `b` (placeholder 0), with the
+// statement named `shape` whose SET clause `assignment` gives; the touch trigger moves
+// updated_at on, so the row is read back.
 std::optional<media> update_column(detail::connection_source& source, const uuid& id,
-                                   const std::string& assignment_sql, bindings& b,
+                                   std::string_view shape,
+                                   std::string (*assignment)(const dialect& sql), bindings& b,
                                    std::source_location caller = std::source_location::current()) {
   std::optional<media> updated;
   source.run(
       [&](connection& conn) {
-        const auto& sql = source.sql();
-        const auto changed = detail::execute_counting(
-            conn,
-            fmt::format("UPDATE media SET {} WHERE id = {}", assignment_sql,
-                        sql.uuid_from_text(b.text(id.to_string()))),
-            b);
-        updated = changed == 0 ? std::nullopt : select_media(conn, sql, id);
+        const auto& text = source.text(shape, [assignment](const dialect& sql) {
+          return fmt::format("UPDATE media SET {} WHERE id = {}", assignment(sql),
+                             sql.uuid_from_text(bindings::placeholder(1)));
+        });
+        b.text(id.to_string());
+        const auto changed = detail::execute_counting(conn, text, b);
+        updated = changed == 0 ? std::nullopt : select_media(source, conn, id);
       },
       caller);
   return updated;
@@ -141,7 +155,7 @@ media_repository::media_repository(std::shared_ptr<detail::connection_source> so
 media media_repository::add(const new_media& item) {
   validate(item, source_->limits());
   media added;
-  source_->run([&](connection& conn) { added = insert_media(conn, source_->sql(), item); });
+  source_->run([&](connection& conn) { added = insert_media(*source_, conn, item); });
   return added;
 }
 
@@ -152,7 +166,7 @@ std::vector<media> media_repository::add_many(const std::vector<new_media>& item
   std::vector<media> added;
   source_->run_atomically([&](connection& conn) {
     if (items.size() >= bulk_threshold) {
-      if (auto copied = copy_media(conn, source_->sql(), items)) {
+      if (auto copied = copy_media(*source_, conn, items)) {
         added = std::move(*copied);
         return;
       }
@@ -160,7 +174,7 @@ std::vector<media> media_repository::add_many(const std::vector<new_media>& item
     added.clear();
     added.reserve(items.size());
     for (const auto& item : items) {
-      added.push_back(insert_media(conn, source_->sql(), item));
+      added.push_back(insert_media(*source_, conn, item));
     }
   });
   return added;
@@ -168,33 +182,41 @@ std::vector<media> media_repository::add_many(const std::vector<new_media>& item
 
 std::optional<media> media_repository::get(const uuid& id) {
   std::optional<media> found;
-  source_->run([&](connection& conn) { found = select_media(conn, source_->sql(), id); });
+  source_->run([&](connection& conn) { found = select_media(*source_, conn, id); });
   return found;
 }
 
 std::optional<media> media_repository::update_status(const uuid& id, media_status status) {
   bindings b;
-  const auto assignment = "status = " + b.text(std::string(to_string(status)));
-  return update_column(*source_, id, assignment, b);
+  b.text(std::string(to_string(status)));
+  return update_column(
+      *source_, id, "media.update_status",
+      [](const dialect&) { return "status = " + bindings::placeholder(0); }, b);
 }
 
 std::optional<media> media_repository::update_metadata(const uuid& id,
                                                        const nlohmann::json& metadata) {
   validate_metadata(metadata, source_->limits());
   bindings b;
-  const auto assignment = "metadata = " + source_->sql().json_from_text(b.text(metadata.dump()));
-  return update_column(*source_, id, assignment, b);
+  b.text(metadata.dump());
+  return update_column(
+      *source_, id, "media.update_metadata",
+      [](const dialect& sql) {
+        return "metadata = " + sql.json_from_text(bindings::placeholder(0));
+      },
+      b);
 }
 
 bool media_repository::remove(const uuid& id) {
   long long removed = 0;
   source_->run([&](connection& conn) {
+    const auto& text = source_->text("media.remove", [](const dialect& sql) {
+      return fmt::format("DELETE FROM media WHERE id = {}",
+                         sql.uuid_from_text(bindings::placeholder(0)));
+    });
     bindings b;
-    removed =
-        detail::execute_counting(conn,
-                                 fmt::format("DELETE FROM media WHERE id = {}",
-                                             source_->sql().uuid_from_text(b.text(id.to_string()))),
-                                 b);
+    b.text(id.to_string());
+    removed = detail::execute_counting(conn, text, b);
   });
   return removed > 0;
 }
@@ -206,32 +228,48 @@ page<media> media_repository::timeline(const uuid& event_id, const timeline_rang
   const auto kind = ascending ? ascending_cursor : descending_cursor;
   const auto after =
       request.cursor ? std::optional(decode_cursor(kind, *request.cursor)) : std::nullopt;
+  // The statement's shape: its direction and which optional conditions it has.
+  std::string shape = "media.timeline.";
+  shape += ascending ? 'a' : 'd';
+  shape += range.from ? 'f' : '-';
+  shape += range.to ? 't' : '-';
+  shape += after ? 'c' : '-';
   page<media> result;
   source_->run([&](connection& conn) {
-    const auto& sql = source_->sql();
+    const auto& text = source_->text(shape, [&](const dialect& sql) {
+      std::size_t next = 0;
+      const auto p = [&next] { return bindings::placeholder(next++); };
+      auto conditions = fmt::format("event_id = {}", sql.uuid_from_text(p()));
+      if (range.from) {
+        conditions += fmt::format(" AND captured_at >= {}", sql.timestamp_from_micros(p()));
+      }
+      if (range.to) {
+        conditions += fmt::format(" AND captured_at < {}", sql.timestamp_from_micros(p()));
+      }
+      if (after) {
+        const auto key = sql.timestamp_from_micros(p());
+        conditions += fmt::format(" AND (captured_at, id) {} ({}, {})", ascending ? ">" : "<", key,
+                                  sql.uuid_from_text(p()));
+      }
+      const auto order = ascending ? "ASC" : "DESC";
+      return fmt::format("SELECT {} FROM media WHERE {} ORDER BY captured_at {}, id {} LIMIT {}",
+                         detail::media_columns(sql), conditions, order, order, p());
+    });
     bindings b;
-    auto conditions =
-        fmt::format("event_id = {}", sql.uuid_from_text(b.text(event_id.to_string())));
+    b.text(event_id.to_string());
     if (range.from) {
-      conditions += fmt::format(" AND captured_at >= {}",
-                                sql.timestamp_from_micros(b.integer(micros(*range.from))));
+      b.integer(micros(*range.from));
     }
     if (range.to) {
-      conditions += fmt::format(" AND captured_at < {}",
-                                sql.timestamp_from_micros(b.integer(micros(*range.to))));
+      b.integer(micros(*range.to));
     }
     if (after) {
-      conditions += fmt::format(" AND (captured_at, id) {} ({}, {})", ascending ? ">" : "<",
-                                sql.timestamp_from_micros(b.integer(micros(after->key))),
-                                sql.uuid_from_text(b.text(after->id.to_string())));
+      b.integer(micros(after->key));
+      b.text(after->id.to_string());
     }
-    const auto order = ascending ? "ASC" : "DESC";
-    auto rows = detail::fetch_all<detail::media_row>(
-        conn,
-        fmt::format("SELECT {} FROM media WHERE {} ORDER BY captured_at {}, id {} LIMIT {}",
-                    detail::media_columns(sql), conditions, order, order,
-                    b.integer(static_cast<long long>(request.limit) + 1)),
-        b);
+    // One row more than the page tells whether another page follows.
+    b.integer(static_cast<long long>(request.limit) + 1);
+    auto rows = detail::fetch_all<detail::media_row>(conn, text, b);
     if (rows.size() > request.limit) {
       rows.resize(request.limit);
       result.next_cursor = encode_cursor(kind, {rows.back().captured_at, rows.back().id});
@@ -244,12 +282,13 @@ page<media> media_repository::timeline(const uuid& event_id, const timeline_rang
 std::int64_t media_repository::count_by_event(const uuid& event_id) {
   long long counted = 0;
   source_->run([&](connection& conn) {
+    const auto& text = source_->text("media.count_by_event", [](const dialect& sql) {
+      return fmt::format("SELECT COUNT(*) FROM media WHERE event_id = {}",
+                         sql.uuid_from_text(bindings::placeholder(0)));
+    });
     bindings b;
-    counted = detail::query_integer(
-        conn,
-        fmt::format("SELECT COUNT(*) FROM media WHERE event_id = {}",
-                    source_->sql().uuid_from_text(b.text(event_id.to_string()))),
-        b);
+    b.text(event_id.to_string());
+    counted = detail::query_integer(conn, text, b);
   });
   return counted;
 }
@@ -278,7 +317,7 @@ std::vector<media> media_repository::claim_pending(std::size_t limit) {
                                fmt::format("UPDATE media SET status = 'processing' WHERE id = {}",
                                            sql.uuid_from_text(b.text(item.id.to_string()))),
                                b);
-      claimed.push_back(*select_media(conn, sql, item.id));
+      claimed.push_back(*select_media(*source_, conn, item.id));
     }
   });
   return claimed;

@@ -55,6 +55,7 @@ struct store::state {
   const dialect* sql = nullptr;
   std::unique_ptr<connection_pool> pool;
   detail::statistics_recorder statistics;
+  detail::statement_texts texts;
   detail::watchdog watchdog;
 
   // Runs `work` in a write transaction on a pooled connection, retrying it whole under the
@@ -118,7 +119,7 @@ class call_deadline {
 class pooled_source final : public detail::connection_source {
  public:
   explicit pooled_source(std::shared_ptr<store::state> state)
-      : connection_source(*state->sql, state->options.limits, state->statistics),
+      : connection_source(*state->sql, state->options.limits, state->statistics, state->texts),
         state_(std::move(state)) {}
 
  protected:
@@ -148,7 +149,8 @@ class pooled_source final : public detail::connection_source {
 class transaction_source final : public detail::connection_source {
  public:
   transaction_source(connection& conn, store::state& state)
-      : connection_source(*state.sql, state.options.limits, state.statistics), conn_(conn) {}
+      : connection_source(*state.sql, state.options.limits, state.statistics, state.texts),
+        conn_(conn) {}
 
  protected:
   void run_on_connection(const std::function<void(connection&)>& work) override {

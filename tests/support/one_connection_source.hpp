@@ -15,7 +15,8 @@ namespace evstore::test {
 class one_connection_source final : public detail::connection_source {
  public:
   explicit one_connection_source(connection& conn)
-      : connection_source(*conn.backend().sql_dialect(), limits_, statistics_), conn_(conn) {}
+      : connection_source(*conn.backend().sql_dialect(), limits_, statistics_, texts_),
+        conn_(conn) {}
 
  protected:
   void run_on_connection(const std::function<void(connection&)>& work) override {
@@ -39,6 +40,7 @@ class one_connection_source final : public detail::connection_source {
  private:
   static inline const validation_limits limits_{};
   detail::statistics_recorder statistics_;
+  detail::statement_texts texts_;
   connection& conn_;
 };
 

@@ -22,6 +22,10 @@ class bindings {
   std::string real(double value);
   std::string optional_real(std::optional<double> value);
 
+  /// The placeholder of the value added `index`-th (from 0), for a statement text built
+  /// before its values are added.
+  [[nodiscard]] static std::string placeholder(std::size_t index);
+
   /// For the query log: the values (NULL for a null, text quoted) or, without `values`, only
   /// how many there are.
   [[nodiscard]] std::string describe(bool values) const;

@@ -4,8 +4,12 @@
 
 #include <functional>
 #include <source_location>
+#include <string>
+#include <string_view>
+#include <utility>
 
 #include "evstore/connection.hpp"
+#include "evstore/detail/statement_texts.hpp"
 #include "evstore/detail/statistics_recorder.hpp"
 #include "evstore/dialect.hpp"
 #include "evstore/export.hpp"
@@ -18,9 +22,11 @@ class EVSTORE_API connection_source {
  public:
   /// @param statistics counts every run() and run_atomically() by the calling function; it
   ///        must outlive this source.
+  /// @param texts keeps the texts of the statements run through this source, for every source
+  ///        of the same store (same dialect); it must outlive this source.
   connection_source(const dialect& sql, const validation_limits& limits,
-                    statistics_recorder& statistics)
-      : sql_(sql), limits_(limits), statistics_(statistics) {}
+                    statistics_recorder& statistics, statement_texts& texts)
+      : sql_(sql), limits_(limits), statistics_(statistics), texts_(texts) {}
   connection_source(const connection_source&) = delete;
   connection_source& operator=(const connection_source&) = delete;
   virtual ~connection_source();
@@ -39,6 +45,16 @@ class EVSTORE_API connection_source {
   [[nodiscard]] const dialect& sql() const noexcept { return sql_; }
   [[nodiscard]] const validation_limits& limits() const noexcept { return limits_; }
 
+  /// The text of the statement named `shape`: built by `build(sql())` on first use, then
+  /// reused. The text must depend on nothing but the dialect and `shape`.
+  template <typename Build>
+  const std::string& text(std::string_view shape, Build&& build) {
+    if (const auto* known = texts_.find(shape)) {
+      return *known;
+    }
+    return texts_.add(shape, std::forward<Build>(build)(sql_));
+  }
+
  protected:
   /// run() without the counting.
   virtual void run_on_connection(const std::function<void(connection&)>& work) = 0;
@@ -49,6 +65,7 @@ class EVSTORE_API connection_source {
   const dialect& sql_;
   const validation_limits& limits_;
   statistics_recorder& statistics_;
+  statement_texts& texts_;
 };
 
 /// Runs `work` on `conn`, turning any foreign exception (SOCI's) into the evstore::error the
