@@ -3,12 +3,15 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "evstore/dialect.hpp"
+#include "evstore/native_statements.hpp"
 
 namespace evstore {
 
 // Out of line, so that the vtable and type_info of backend live once, in libevstore.
 backend::~backend() = default;
 dialect::~dialect() = default;
+native_statement::~native_statement() = default;
+native_statements::~native_statements() = default;
 
 statement_statistics backend::top_statements(soci::session&, std::size_t) const {
   statement_statistics none;

@@ -84,6 +84,30 @@ void bindings::assign(const bindings& other) {
   std::copy(other.indicators_.begin(), other.indicators_.end(), indicators_.begin());
 }
 
+std::vector<native_value> bindings::native_values() const {
+  std::vector<native_value> values(order_.size());
+  for (std::size_t i = 0; i < order_.size(); ++i) {
+    const auto& b = order_[i];
+    auto& value = values[i];
+    value.null = indicators_[i] == soci::i_null;
+    switch (b.type) {
+      case binding::kind::text:
+        value.type = native_value::kind::text;
+        value.text = texts_[b.index];
+        break;
+      case binding::kind::integer:
+        value.type = native_value::kind::integer;
+        value.integer = integers_[b.index];
+        break;
+      case binding::kind::real:
+        value.type = native_value::kind::real;
+        value.real = reals_[b.index];
+        break;
+    }
+  }
+  return values;
+}
+
 void bindings::bind_to(soci::statement& statement) {
   for (std::size_t i = 0; i < order_.size(); ++i) {
     const auto& b = order_[i];

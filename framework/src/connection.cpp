@@ -6,6 +6,7 @@
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
+#include "evstore/native_statements.hpp"
 #include "statement_cache.hpp"
 
 namespace evstore {
@@ -21,7 +22,8 @@ connection::connection(std::shared_ptr<const evstore::backend> backend,
                        std::unique_ptr<soci::session> session, std::size_t statement_cache_size)
     : backend_(std::move(backend)),
       session_(std::move(session)),
-      statements_(std::make_unique<detail::statement_cache>(statement_cache_size)) {}
+      statements_(std::make_unique<detail::statement_cache>(
+          statement_cache_size, dynamic_cast<const native_statements*>(backend_.get()))) {}
 
 connection::connection(connection&&) noexcept = default;
 connection& connection::operator=(connection&& other) noexcept {

@@ -4,7 +4,7 @@
 
 namespace evstore::detail {
 
-prepared_statement* statement_cache::find_or_add(const std::string& key, soci::session& session) {
+prepared_statement* statement_cache::find_or_add(const std::string& key) {
   forgotten_.clear();
   if (capacity_ == 0) {
     return nullptr;
@@ -20,7 +20,7 @@ prepared_statement* statement_cache::find_or_add(const std::string& key, soci::s
     index_.erase(entries_.back().key);
     entries_.pop_back();
   }
-  entries_.push_front({key, std::make_unique<prepared_statement>(session)});
+  entries_.push_front({key, std::make_unique<prepared_statement>()});
   index_.emplace(entries_.front().key, entries_.begin());
   return entries_.front().statement.get();
 }

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -15,21 +16,22 @@
 
 #include "evstore/connection.hpp"
 #include "evstore/detail/bindings.hpp"
+#include "evstore/native_statements.hpp"
 
 namespace evstore::detail {
 
-/// A statement prepared on a session, with the storage SOCI reads its parameters from and
-/// writes its row into: both live as long as the statement, at stable addresses. Scalar
-/// binds only: SOCI re-sends stale buffers when a vector-bound statement is re-executed
-/// (SOCI issues #910 and #1167).
+/// A statement prepared on a session: natively, when the backend has native statements, or
+/// else through SOCI, with the storage SOCI reads its parameters from and writes its row into
+/// (both live as long as the statement, at stable addresses). Scalar binds only: SOCI
+/// re-sends stale buffers when a vector-bound statement is re-executed (SOCI issues #910 and
+/// #1167).
 struct prepared_statement {
-  explicit prepared_statement(soci::session& session) : statement(session) {}
-
-  soci::statement statement;
+  std::unique_ptr<native_statement> native;
+  std::optional<soci::statement> statement;
   bindings values;
-  /// The row the statement reads into, of the type its cache key names; empty for none.
+  /// The row SOCI reads into, of the shape its cache key names.
   std::shared_ptr<void> row;
-  /// Whether statement is prepared and bound (false: a new one, to set up before use).
+  /// Whether the statement is prepared and bound (false: a new one, to set up before use).
   bool ready = false;
 };
 
@@ -38,14 +40,19 @@ struct prepared_statement {
 /// thread-safe, like the connection that owns it.
 class statement_cache {
  public:
-  explicit statement_cache(std::size_t capacity) : capacity_(capacity) {}
+  /// @param native the backend's native statements, or nullptr to run statements through SOCI.
+  statement_cache(std::size_t capacity, const native_statements* native)
+      : capacity_(capacity), native_(native) {}
   statement_cache(const statement_cache&) = delete;
   statement_cache& operator=(const statement_cache&) = delete;
 
   /// The cached statement for `key`, or a new, not yet ready one cached under it (evicting
   /// the least recently used beyond the capacity). nullptr when the capacity is 0: the caller
   /// then runs a one-off statement.
-  [[nodiscard]] prepared_statement* find_or_add(const std::string& key, soci::session& session);
+  [[nodiscard]] prepared_statement* find_or_add(const std::string& key);
+
+  /// The backend's native statements; nullptr when statements run through SOCI.
+  [[nodiscard]] const native_statements* native() const noexcept { return native_; }
 
   /// Forgets the statement cached under `key` after it failed, so that a broken statement (a
   /// plan invalidated by a schema change, a half-read result) is never reused. It is
@@ -67,6 +74,7 @@ class statement_cache {
   using entries = std::list<entry>;
 
   std::size_t capacity_;
+  const native_statements* native_;
   entries entries_;  // front = most recently used
   std::unordered_map<std::string_view, entries::iterator> index_;
   std::vector<std::unique_ptr<prepared_statement>> forgotten_;

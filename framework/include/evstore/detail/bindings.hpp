@@ -10,6 +10,8 @@
 
 #include <soci/soci.h>
 
+#include "evstore/native_statements.hpp"
+
 namespace evstore::detail {
 
 class bindings {
@@ -33,6 +35,9 @@ class bindings {
   /// Adds every value to `statement` (before it is prepared). The statement reads them from
   /// this object each time it executes.
   void bind_to(soci::statement& statement);
+
+  /// The values as a native statement takes them, pointing into this object.
+  [[nodiscard]] std::vector<native_value> native_values() const;
 
   /// How many values there are.
   [[nodiscard]] std::size_t size() const noexcept { return order_.size(); }
