@@ -1,24 +1,17 @@
 #include "evstore/detail/bindings.hpp"
 
-#include <algorithm>
 #include <utility>
 
 #include <spdlog/fmt/fmt.h>
 
 namespace evstore::detail {
 
-template <typename T>
-std::string bindings::add(std::deque<T>& values, T value, soci::indicator indicator) {
-  values.push_back(std::move(value));
-  indicators_.push_back(indicator);
-  auto text = placeholder(order_.size());
-  binding::kind type = binding::kind::text;
-  if constexpr (std::is_same_v<T, long long>) {
-    type = binding::kind::integer;
-  } else if constexpr (std::is_same_v<T, double>) {
-    type = binding::kind::real;
-  }
-  order_.push_back({type, values.size() - 1, text.substr(1)});
+std::string bindings::add(binding::kind type, bool null) {
+  auto text = placeholder(values_.size());
+  auto& added = values_.emplace_back();
+  added.type = type;
+  added.indicator = null ? soci::i_null : soci::i_ok;
+  added.name = text.substr(1);
   return text;
 }
 
@@ -27,81 +20,97 @@ std::string bindings::placeholder(std::size_t index) {
 }
 
 std::string bindings::text(std::string value) {
-  return add(texts_, std::move(value), soci::i_ok);
+  auto name = add(binding::kind::text, false);
+  values_.back().text = std::move(value);
+  return name;
 }
 
 std::string bindings::optional_text(std::optional<std::string> value) {
-  return add(texts_, value.value_or(std::string()), value ? soci::i_ok : soci::i_null);
+  auto name = add(binding::kind::text, !value);
+  values_.back().text = std::move(value).value_or(std::string());
+  return name;
 }
 
 std::string bindings::integer(long long value) {
-  return add(integers_, value, soci::i_ok);
+  auto name = add(binding::kind::integer, false);
+  values_.back().integer = value;
+  return name;
 }
 
 std::string bindings::optional_integer(std::optional<long long> value) {
-  return add(integers_, value.value_or(0), value ? soci::i_ok : soci::i_null);
+  auto name = add(binding::kind::integer, !value);
+  values_.back().integer = value.value_or(0);
+  return name;
 }
 
 std::string bindings::real(double value) {
-  return add(reals_, value, soci::i_ok);
+  auto name = add(binding::kind::real, false);
+  values_.back().real = value;
+  return name;
 }
 
 std::string bindings::optional_real(std::optional<double> value) {
-  return add(reals_, value.value_or(0.0), value ? soci::i_ok : soci::i_null);
+  auto name = add(binding::kind::real, !value);
+  values_.back().real = value.value_or(0.0);
+  return name;
 }
 
 std::string bindings::describe(bool values) const {
   if (!values) {
-    return fmt::format("{} parameter(s), values not logged", order_.size());
+    return fmt::format("{} parameter(s), values not logged", values_.size());
   }
   std::string text;
-  for (std::size_t i = 0; i < order_.size(); ++i) {
-    const auto& b = order_[i];
+  for (std::size_t i = 0; i < values_.size(); ++i) {
+    const auto& b = values_[i];
     text += (i == 0 ? "" : ", ") + b.name + "=";
-    if (indicators_[i] == soci::i_null) {
+    if (b.indicator == soci::i_null) {
       text += "NULL";
     } else if (b.type == binding::kind::text) {
-      text += "'" + texts_[b.index] + "'";
+      text += "'" + b.text + "'";
     } else if (b.type == binding::kind::integer) {
-      text += std::to_string(integers_[b.index]);
+      text += std::to_string(b.integer);
     } else {
-      text += fmt::format("{}", reals_[b.index]);
+      text += fmt::format("{}", b.real);
     }
   }
   return text;
 }
 
 void bindings::append_signature(std::string& out) const {
-  for (const auto& b : order_) {
+  for (const auto& b : values_) {
     out += b.type == binding::kind::text ? 't' : b.type == binding::kind::integer ? 'i' : 'r';
   }
 }
 
 void bindings::assign(const bindings& other) {
-  std::copy(other.texts_.begin(), other.texts_.end(), texts_.begin());
-  std::copy(other.integers_.begin(), other.integers_.end(), integers_.begin());
-  std::copy(other.reals_.begin(), other.reals_.end(), reals_.begin());
-  std::copy(other.indicators_.begin(), other.indicators_.end(), indicators_.begin());
+  for (std::size_t i = 0; i < values_.size(); ++i) {
+    auto& to = values_[i];
+    const auto& from = other.values_[i];
+    to.indicator = from.indicator;
+    to.text = from.text;
+    to.integer = from.integer;
+    to.real = from.real;
+  }
 }
 
 std::vector<native_value> bindings::native_values() const {
-  std::vector<native_value> values(order_.size());
-  for (std::size_t i = 0; i < order_.size(); ++i) {
-    const auto& b = order_[i];
+  std::vector<native_value> values(values_.size());
+  for (std::size_t i = 0; i < values_.size(); ++i) {
+    const auto& b = values_[i];
     auto& value = values[i];
-    value.null = indicators_[i] == soci::i_null;
+    value.null = b.indicator == soci::i_null;
     switch (b.type) {
       case binding::kind::text:
         value.type = native_value::kind::text;
-        value.text = texts_[b.index];
+        value.text = b.text;
         break;
       case binding::kind::integer:
         value.type = native_value::kind::integer;
-        value.integer = integers_[b.index];
+        value.integer = b.integer;
         break;
       case binding::kind::real:
         value.type = native_value::kind::real;
-        value.real = reals_[b.index];
+        value.real = b.real;
         break;
     }
   }
@@ -109,18 +118,16 @@ std::vector<native_value> bindings::native_values() const {
 }
 
 void bindings::bind_to(soci::statement& statement) {
-  for (std::size_t i = 0; i < order_.size(); ++i) {
-    const auto& b = order_[i];
-    auto& indicator = indicators_[i];
+  for (auto& b : values_) {
     switch (b.type) {
       case binding::kind::text:
-        statement.exchange(soci::use(texts_[b.index], indicator, b.name));
+        statement.exchange(soci::use(b.text, b.indicator, b.name));
         break;
       case binding::kind::integer:
-        statement.exchange(soci::use(integers_[b.index], indicator, b.name));
+        statement.exchange(soci::use(b.integer, b.indicator, b.name));
         break;
       case binding::kind::real:
-        statement.exchange(soci::use(reals_[b.index], indicator, b.name));
+        statement.exchange(soci::use(b.real, b.indicator, b.name));
         break;
     }
   }

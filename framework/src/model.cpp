@@ -171,35 +171,36 @@ uuid uuid::parse(std::string_view text, std::string_view field) {
   if (text.size() != text_size) {
     throw refuse();
   }
-  std::array<std::uint8_t, 16> bytes{};
-  std::size_t nibble = 0;
-  for (std::size_t i = 0; i < text_size; ++i) {
-    if (std::find(hyphens.begin(), hyphens.end(), i) != hyphens.end()) {
-      if (text[i] != '-') {
-        throw refuse();
-      }
-      continue;
-    }
-    const int value = detail::hex_value(text[i]);
-    if (value < 0) {
+  for (const auto hyphen : hyphens) {
+    if (text[hyphen] != '-') {
       throw refuse();
     }
-    bytes[nibble / 2] |= static_cast<std::uint8_t>(nibble % 2 == 0 ? value << 4 : value);
-    ++nibble;
+  }
+  std::array<std::uint8_t, 16> bytes{};
+  std::size_t at = 0;
+  for (auto& byte : bytes) {
+    if (at == hyphens[0] || at == hyphens[1] || at == hyphens[2] || at == hyphens[3]) {
+      ++at;
+    }
+    const int high = detail::hex_value(text[at]);
+    const int low = detail::hex_value(text[at + 1]);
+    if (high < 0 || low < 0) {
+      throw refuse();
+    }
+    byte = static_cast<std::uint8_t>(high << 4 | low);
+    at += 2;
   }
   return uuid(bytes);
 }
 
 std::string uuid::to_string() const {
   constexpr std::string_view hex = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
+  std::string out(36, '-');
+  std::size_t at = 0;
   for (std::size_t i = 0; i < bytes_.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) {
-      out += '-';
-    }
-    out += hex[bytes_[i] >> 4];
-    out += hex[bytes_[i] & 0x0f];
+    at += i == 4 || i == 6 || i == 8 || i == 10 ? 1 : 0;
+    out[at++] = hex[bytes_[i] >> 4];
+    out[at++] = hex[bytes_[i] & 0x0f];
   }
   return out;
 }

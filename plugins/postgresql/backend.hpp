@@ -4,6 +4,7 @@
 
 #include <evstore/backend.hpp>
 #include <evstore/dialect.hpp>
+#include <evstore/native_statements.hpp>
 
 namespace evstore::postgresql {
 
@@ -33,7 +34,7 @@ class postgresql_dialect final : public dialect {
       soci::session& session) const override;
 };
 
-class postgresql_backend final : public backend {
+class postgresql_backend final : public backend, public native_statements {
  public:
   [[nodiscard]] std::string name() const override;
   [[nodiscard]] std::vector<std::string> schemes() const override;
@@ -56,6 +57,10 @@ class postgresql_backend final : public backend {
   [[nodiscard]] bool copy_rows(soci::session& session, std::string_view table,
                                std::span<const bulk_column> columns,
                                std::span<const bulk_value> values) const override;
+  [[nodiscard]] std::unique_ptr<native_statement> prepare(soci::session& session,
+                                                          const std::string& sql,
+                                                          std::size_t parameters,
+                                                          bool keep) const override;
 
  private:
   postgresql_dialect dialect_;

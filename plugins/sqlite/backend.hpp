@@ -4,6 +4,7 @@
 
 #include <evstore/backend.hpp>
 #include <evstore/dialect.hpp>
+#include <evstore/native_statements.hpp>
 
 namespace evstore::sqlite {
 
@@ -33,7 +34,7 @@ class sqlite_dialect final : public dialect {
       soci::session& session) const override;
 };
 
-class sqlite_backend final : public backend {
+class sqlite_backend final : public backend, public native_statements {
  public:
   [[nodiscard]] std::string name() const override;
   [[nodiscard]] std::vector<std::string> schemes() const override;
@@ -50,6 +51,10 @@ class sqlite_backend final : public backend {
   void backup(const database_url& url, const std::filesystem::path& output) const override;
   void restore(const database_url& url, const std::filesystem::path& input) const override;
   void interrupt(soci::session& session) const noexcept override;
+  [[nodiscard]] std::unique_ptr<native_statement> prepare(soci::session& session,
+                                                          const std::string& sql,
+                                                          std::size_t parameters,
+                                                          bool keep) const override;
 
  private:
   sqlite_dialect dialect_;

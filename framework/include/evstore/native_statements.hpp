@@ -83,7 +83,8 @@ class EVSTORE_API native_statement {
 
   /// Executes the statement with `values` (one per placeholder, `:p0` first) and calls `row`
   /// for each result row.
-  /// @returns how many rows the statement inserted, updated or deleted (0 for a query).
+  /// @returns for an INSERT, UPDATE or DELETE, how many rows it changed; for a query, how
+  ///          many rows it returned.
   /// @throws the evstore::error the failure maps to, or what `row` throws.
   virtual std::int64_t execute(std::span<const native_value> values,
                                const std::function<void(const native_row&)>& row) = 0;

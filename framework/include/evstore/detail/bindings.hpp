@@ -3,7 +3,6 @@
 // Internal: values bound to a dynamically built statement. SOCI reads a bound value when the
 // statement executes, so each lives here, at a stable address, until then.
 
-#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,7 +39,7 @@ class bindings {
   [[nodiscard]] std::vector<native_value> native_values() const;
 
   /// How many values there are.
-  [[nodiscard]] std::size_t size() const noexcept { return order_.size(); }
+  [[nodiscard]] std::size_t size() const noexcept { return values_.size(); }
 
   /// Appends one letter per value, its type: two bindings with the same signature bind
   /// the same types in the same order.
@@ -51,19 +50,20 @@ class bindings {
   void assign(const bindings& other);
 
  private:
-  template <typename T>
-  std::string add(std::deque<T>& values, T value, soci::indicator indicator);
-
   struct binding {
     enum class kind { text, integer, real } type;
-    std::size_t index;
-    std::string name;
+    soci::indicator indicator;
+    std::string name;  // "p3"
+    std::string text;
+    long long integer = 0;
+    double real = 0;
   };
-  std::deque<std::string> texts_;
-  std::deque<long long> integers_;
-  std::deque<double> reals_;
-  std::deque<soci::indicator> indicators_;
-  std::vector<binding> order_;
+
+  std::string add(binding::kind type, bool null);
+
+  // SOCI reads each value from here when the statement executes: bind_to() must come after
+  // the last value is added, so that none moves.
+  std::vector<binding> values_;
 };
 
 }  // namespace evstore::detail
