@@ -10,6 +10,7 @@
 #include <evstore/migrator.hpp>
 
 #include <evstore/conformance/migrator_suite.hpp>
+#include <evstore/conformance/native_statement_suite.hpp>
 #include <evstore/conformance/repository_suite.hpp>
 
 #include "fresh_database.hpp"
@@ -33,6 +34,7 @@ evstore::connection open(const evstore::conformance::database_handle& database) 
 }  // namespace
 
 using evstore::conformance::migrator_conformance;
+using evstore::conformance::native_statement_conformance;
 using evstore::conformance::repository_conformance;
 
 const evstore::conformance::backend_context postgresql_context{
@@ -45,6 +47,9 @@ const evstore::conformance::backend_context postgresql_context{
 INSTANTIATE_TEST_SUITE_P(postgresql, migrator_conformance, ::testing::Values(postgresql_context),
                          [](const auto& param_info) { return param_info.param.name; });
 INSTANTIATE_TEST_SUITE_P(postgresql, repository_conformance, ::testing::Values(postgresql_context),
+                         [](const auto& param_info) { return param_info.param.name; });
+INSTANTIATE_TEST_SUITE_P(postgresql, native_statement_conformance,
+                         ::testing::Values(postgresql_context),
                          [](const auto& param_info) { return param_info.param.name; });
 
 TEST(postgresql_migrator, waits_for_the_lock_then_names_its_holder_when_it_times_out) {

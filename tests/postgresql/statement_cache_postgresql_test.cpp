@@ -59,6 +59,19 @@ TEST_F(statement_cache_postgresql, a_hundred_identical_calls_keep_one_statement_
   EXPECT_EQ(prepared_on_server(conn), prepared);
 }
 
+TEST_F(statement_cache_postgresql, repository_statements_are_prepared_natively_not_through_soci) {
+  auto conn = open(64);
+  auto events = evstore::test::events_on(conn);
+  const auto created = events.create(sample());
+  ASSERT_EQ(events.get(created.id), created);
+  // The plugin's native statements are named evstore_<n>; SOCI would name them st_<n>.
+  long long native = 0;
+  conn.session() << "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'evstore\\_%'",
+      soci::into(native);
+  EXPECT_EQ(native, 2);
+  EXPECT_EQ(prepared_on_server(conn), native);
+}
+
 TEST_F(statement_cache_postgresql, with_the_cache_off_no_statement_stays_prepared) {
   auto conn = open(0);
   auto events = evstore::test::events_on(conn);

@@ -8,6 +8,7 @@
 #include <evstore/migrator.hpp>
 
 #include <evstore/conformance/migrator_suite.hpp>
+#include <evstore/conformance/native_statement_suite.hpp>
 #include <evstore/conformance/repository_suite.hpp>
 
 #include "process.hpp"
@@ -27,6 +28,7 @@ class sqlite_file final : public evstore::conformance::database_handle {
 }  // namespace
 
 using evstore::conformance::migrator_conformance;
+using evstore::conformance::native_statement_conformance;
 using evstore::conformance::repository_conformance;
 
 const evstore::conformance::backend_context sqlite_context{
@@ -38,6 +40,8 @@ const evstore::conformance::backend_context sqlite_context{
 INSTANTIATE_TEST_SUITE_P(sqlite, migrator_conformance, ::testing::Values(sqlite_context),
                          [](const auto& param_info) { return param_info.param.name; });
 INSTANTIATE_TEST_SUITE_P(sqlite, repository_conformance, ::testing::Values(sqlite_context),
+                         [](const auto& param_info) { return param_info.param.name; });
+INSTANTIATE_TEST_SUITE_P(sqlite, native_statement_conformance, ::testing::Values(sqlite_context),
                          [](const auto& param_info) { return param_info.param.name; });
 
 TEST(sqlite_migrator, a_no_transaction_migration_runs_statements_that_refuse_a_transaction) {

@@ -49,7 +49,7 @@ struct native_value {
   kind type = kind::text;
   bool null = false;
   /// For text: the characters, followed by a NUL (text.data()[text.size()] == '\0').
-  std::string_view text;
+  std::string_view text{};
   std::int64_t integer = 0;
   double real = 0;
 };
