@@ -74,7 +74,11 @@ bench_database::bench_database(backend_kind kind, const database_url& server,
         "sqlite://" + std::filesystem::absolute(sqlite_dir / (name_ + ".db")).string());
   }
   try {
-    admin_ = std::make_unique<connection>(connection::open(*plugins_, target_.url, {}));
+    // Loading the --scale datasets (10 million rows) takes longer than the default
+    // statement_timeout: the benchmark's own connection has none.
+    connect_options unlimited;
+    unlimited.statement_timeout = std::chrono::milliseconds::zero();
+    admin_ = std::make_unique<connection>(connection::open(*plugins_, target_.url, unlimited));
     migrator(*admin_, {}, {}).up();
   } catch (...) {
     drop();

@@ -13,6 +13,7 @@
 
 #include <evstore/redact.hpp>
 
+#include "walk.hpp"
 #include "workloads.hpp"
 
 namespace evstore::bench {
@@ -37,6 +38,7 @@ struct options {
   std::string database_url;
   std::vector<std::string> workloads{"W1", "W2", "W3", "W4", "W5"};
   std::vector<std::size_t> scales;
+  std::size_t walk = 0;
   bool smoke = false;
   int repeats = 1;
   std::size_t batch = 1000;
@@ -80,6 +82,11 @@ void run_backend(backend_kind kind, const options& o, const sizes& amounts,
     print(run.timelines(), results);
     print(run.lookups(), results);
   }
+  if (o.walk > 0) {
+    std::cerr << fmt::format("evstore-bench: {}: walking a timeline of {} media\n", to_string(kind),
+                             o.walk);
+    walk_timeline(db, o.walk, std::cout);
+  }
 }
 
 int run(int argc, char** argv) {
@@ -103,6 +110,10 @@ int run(int argc, char** argv) {
                  "multiples of 100; e.g. 100000,10000000)")
       ->delimiter(',')
       ->check(CLI::Range(std::size_t{media_per_event}, std::size_t{1} << 32U));
+  app.add_option("--walk", o.walk,
+                 "also walk one event's timeline of this many media page by page through "
+                 "evstore and print the resident memory (a MEMORY line); e.g. 100000")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
   app.add_flag("--smoke", o.smoke, "tiny sizes: a few seconds per backend");
   app.add_option("--repeat", o.repeats, "runs of each workload per contender; medians reported")
       ->check(CLI::Range(1, 100))
