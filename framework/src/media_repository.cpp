@@ -60,7 +60,7 @@ media insert_media(detail::connection_source& source, connection& conn, const ne
 // path's fixed cost pays only for larger batches.
 constexpr std::size_t bulk_threshold = 16;
 
-constexpr std::array<bulk_column, 10> bulk_columns = {{{"id", bulk_type::uuid},
+constexpr std::array<bulk_column, 12> bulk_columns = {{{"id", bulk_type::uuid},
                                                        {"event_id", bulk_type::uuid},
                                                        {"kind", bulk_type::text},
                                                        {"uri", bulk_type::text},
@@ -69,16 +69,25 @@ constexpr std::array<bulk_column, 10> bulk_columns = {{{"id", bulk_type::uuid},
                                                        {"checksum", bulk_type::text},
                                                        {"captured_at", bulk_type::instant},
                                                        {"status", bulk_type::text},
-                                                       {"metadata", bulk_type::json}}};
+                                                       {"metadata", bulk_type::json},
+                                                       {"created_at", bulk_type::instant},
+                                                       {"updated_at", bulk_type::instant}}};
 
 bulk_value optional_value(const std::optional<std::string>& value) {
   return value ? bulk_value(*value) : bulk_value();
 }
 
 // Inserts `items` through the backend's bulk path, when it has one, and returns them as
-// stored: the database sets created_at and updated_at to the transaction's start time.
+// stored. created_at and updated_at are the database's time, read once and given with every
+// row, so that they are what was stored even where "now" changes from one statement of a
+// transaction to the next (SQLite; PostgreSQL's now() is the transaction's start).
 std::optional<std::vector<media>> copy_media(detail::connection_source& source, connection& conn,
                                              const std::vector<new_media>& items) {
+  const auto& now = source.text("media.stored_at", [](const dialect& sql) {
+    return fmt::format("SELECT {}", sql.micros_from_timestamp(sql.now()));
+  });
+  bindings none;
+  const std::int64_t stored_at = detail::query_integer(conn, now, none);
   std::vector<media> added;
   added.reserve(items.size());
   std::vector<bulk_value> values;
@@ -95,6 +104,8 @@ std::optional<std::vector<media>> copy_media(detail::connection_source& source, 
     m.captured_at = item.captured_at;
     m.status = item.status;
     m.metadata = item.metadata;
+    m.created_at = detail::from_micros(stored_at);
+    m.updated_at = m.created_at;
     values.emplace_back(m.id.to_string());
     values.emplace_back(m.event_id.to_string());
     values.emplace_back(std::string(to_string(m.kind)));
@@ -105,6 +116,8 @@ std::optional<std::vector<media>> copy_media(detail::connection_source& source, 
     values.emplace_back(std::int64_t{micros(m.captured_at)});
     values.emplace_back(std::string(to_string(m.status)));
     values.emplace_back(m.metadata.dump());
+    values.emplace_back(stored_at);
+    values.emplace_back(stored_at);
   }
   const auto start = std::chrono::steady_clock::now();
   if (!conn.backend().copy_rows(conn.session(), "media", bulk_columns, values)) {
@@ -113,15 +126,6 @@ std::optional<std::vector<media>> copy_media(detail::connection_source& source, 
   conn.log_statement("bulk insert into media", std::chrono::steady_clock::now() - start,
                      static_cast<long long>(items.size()),
                      [&](bool) { return fmt::format("{} value(s), not logged", values.size()); });
-  const auto& text = source.text("media.stored_at", [](const dialect& sql) {
-    return fmt::format("SELECT {}", sql.micros_from_timestamp(sql.now()));
-  });
-  bindings none;
-  const auto stored_at = detail::from_micros(detail::query_integer(conn, text, none));
-  for (auto& m : added) {
-    m.created_at = stored_at;
-    m.updated_at = stored_at;
-  }
   return added;
 }
 

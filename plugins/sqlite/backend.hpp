@@ -51,6 +51,9 @@ class sqlite_backend final : public backend, public native_statements {
   void backup(const database_url& url, const std::filesystem::path& output) const override;
   void restore(const database_url& url, const std::filesystem::path& input) const override;
   void interrupt(soci::session& session) const noexcept override;
+  [[nodiscard]] bool copy_rows(soci::session& session, std::string_view table,
+                               std::span<const bulk_column> columns,
+                               std::span<const bulk_value> values) const override;
   [[nodiscard]] std::unique_ptr<native_statement> prepare(soci::session& session,
                                                           const std::string& sql,
                                                           std::size_t parameters,

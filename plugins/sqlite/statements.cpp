@@ -1,10 +1,12 @@
 // Native statements (evstore/native_statements.hpp) on the session's sqlite3 handle: the C
-// API's prepared statements, read column by column without SOCI's per-row conversions.
+// API's prepared statements, read column by column without SOCI's per-row conversions; and
+// the bulk insert path (backend::copy_rows), one such statement run row after row.
 
 // SOCI includes sqlite3.h inside namespace sqlite_api, which hides the global declarations.
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
+#include <variant>
 #include <vector>
 
 #include <spdlog/fmt/fmt.h>
@@ -128,6 +130,42 @@ class sqlite_statement final : public native_statement {
 };
 
 }  // namespace
+
+bool sqlite_backend::copy_rows(soci::session& session, std::string_view table,
+                               std::span<const bulk_column> columns,
+                               std::span<const bulk_value> values) const {
+  std::string names;
+  std::string expressions;
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    const auto separator = i == 0 ? "" : ", ";
+    const auto parameter = fmt::format(":p{}", i);
+    names += fmt::format("{}\"{}\"", separator, columns[i].name);
+    // As the core's own INSERT writes each type (JSON minified by json()).
+    expressions += separator;
+    expressions +=
+        columns[i].type == bulk_type::json ? dialect_.json_from_text(parameter) : parameter;
+  }
+  sqlite_statement insert(
+      session, fmt::format("INSERT INTO \"{}\" ({}) VALUES ({})", table, names, expressions),
+      columns.size(), false);
+  std::vector<native_value> row(columns.size());
+  for (std::size_t at = 0; at + columns.size() <= values.size(); at += columns.size()) {
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      const auto& value = values[at + i];
+      auto& bound = row[i];
+      bound.null = std::holds_alternative<std::monostate>(value);
+      if (const auto* text = std::get_if<std::string>(&value)) {
+        bound.type = native_value::kind::text;
+        bound.text = *text;
+      } else if (const auto* integer = std::get_if<std::int64_t>(&value)) {
+        bound.type = native_value::kind::integer;
+        bound.integer = *integer;
+      }
+    }
+    insert.execute(row, [](const native_row&) {});
+  }
+  return true;
+}
 
 std::unique_ptr<native_statement> sqlite_backend::prepare(soci::session& session,
                                                           const std::string& sql,
