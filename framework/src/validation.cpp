@@ -212,12 +212,15 @@ std::string where(const std::vector<json_frame>& frames, std::size_t count) {
   return count == 0 ? std::string("at the top level") : "at " + pointer_to(frames, count);
 }
 
-void check_metadata_string(std::string_view text, std::string_view what, const std::string& at) {
+// `at()` says where the string is; called only to explain a refusal, since building a JSON
+// pointer for every member of every item would cost more than checking it.
+template <typename Where>
+void check_metadata_string(std::string_view text, std::string_view what, const Where& at) {
   if (invalid_utf8_offset(text) != std::string_view::npos) {
-    refuse("metadata", std::string(what) + " " + at + " is not valid UTF-8");
+    refuse("metadata", std::string(what) + " " + at() + " is not valid UTF-8");
   }
   if (text.find('\0') != std::string_view::npos) {
-    refuse("metadata", std::string(what) + " " + at + " contains a NUL character (\\u0000)");
+    refuse("metadata", std::string(what) + " " + at() + " contains a NUL character (\\u0000)");
   }
 }
 
@@ -236,9 +239,10 @@ void check_metadata_members(const json& root, const validation_limits& limits) {
       continue;
     }
     if (frame.is_object) {
-      check_metadata_string(frame.at.key(), "a key",
-                            frames.size() == 1 ? std::string("at the top level")
-                                               : "in " + pointer_to(frames, frames.size() - 1));
+      check_metadata_string(frame.at.key(), "a key", [&] {
+        return frames.size() == 1 ? std::string("at the top level")
+                                  : "in " + pointer_to(frames, frames.size() - 1);
+      });
     }
     const json& value = *frame.at;
     switch (value.type()) {
@@ -253,7 +257,7 @@ void check_metadata_members(const json& root, const validation_limits& limits) {
         continue;
       case json::value_t::string:
         check_metadata_string(value.get_ref<const std::string&>(), "the string",
-                              where(frames, frames.size()));
+                              [&] { return where(frames, frames.size()); });
         break;
       case json::value_t::number_float:
         if (!std::isfinite(value.get<double>())) {

@@ -1,6 +1,8 @@
 // The bulk insert fast path: COPY ... FROM STDIN in text format, on the native PGconn. SOCI's
 // vector binds would send one statement per row (PITFALLS.md).
 
+#include <array>
+#include <charconv>
 #include <chrono>
 #include <string>
 
@@ -42,17 +44,48 @@ void append_escaped(std::string& out, const std::string& value) {
   }
 }
 
-// ISO-8601 in UTC with microseconds, as timestamptz reads it.
+// Writes `value` as `width` decimal digits, zero-padded, at `at`.
+void put_digits(char* at, std::int64_t value, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    at[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+}
+
+// ISO-8601 in UTC with microseconds, as timestamptz reads it. A bulk insert writes three per
+// row, so the years 0 to 9999 are written digit by digit; others go through fmt.
 void append_timestamp(std::string& out, std::int64_t micros) {
   using namespace std::chrono;
   const sys_time<microseconds> at{microseconds(micros)};
   const auto day = floor<days>(at);
   const year_month_day date(day);
   const hh_mm_ss<microseconds> time(at - day);
-  fmt::format_to(std::back_inserter(out), "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00",
-                 static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-                 static_cast<unsigned>(date.day()), time.hours().count(), time.minutes().count(),
-                 time.seconds().count(), time.subseconds().count());
+  const int year = static_cast<int>(date.year());
+  if (year < 0 || year > 9999) {
+    fmt::format_to(std::back_inserter(out), "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00", year,
+                   static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                   time.hours().count(), time.minutes().count(), time.seconds().count(),
+                   time.subseconds().count());
+    return;
+  }
+  std::array<char, 29> text{};  // YYYY-MM-DD HH:MM:SS.ffffff+00
+  put_digits(&text[0], year, 4);
+  text[4] = '-';
+  put_digits(&text[5], static_cast<unsigned>(date.month()), 2);
+  text[7] = '-';
+  put_digits(&text[8], static_cast<unsigned>(date.day()), 2);
+  text[10] = ' ';
+  put_digits(&text[11], time.hours().count(), 2);
+  text[13] = ':';
+  put_digits(&text[14], time.minutes().count(), 2);
+  text[16] = ':';
+  put_digits(&text[17], time.seconds().count(), 2);
+  text[19] = '.';
+  put_digits(&text[20], time.subseconds().count(), 6);
+  text[26] = '+';
+  text[27] = '0';
+  text[28] = '0';
+  out.append(text.data(), text.size());
 }
 
 void append_value(std::string& out, const bulk_value& value, bulk_type type) {
@@ -63,7 +96,10 @@ void append_value(std::string& out, const bulk_value& value, bulk_type type) {
   } else if (type == bulk_type::instant) {
     append_timestamp(out, std::get<std::int64_t>(value));
   } else {
-    out += std::to_string(std::get<std::int64_t>(value));
+    std::array<char, 24> digits{};
+    const auto written =
+        std::to_chars(digits.data(), digits.data() + digits.size(), std::get<std::int64_t>(value));
+    out.append(digits.data(), written.ptr);
   }
 }
 
