@@ -85,8 +85,11 @@ void watchdog::watch() {
     const auto next =
         std::min_element(armed_.begin(), armed_.end(),
                          [](const auto& a, const auto& b) { return a.second.due < b.second.due; });
-    if (clock::now() < next->second.due) {
-      wake_.wait_until(lock, next->second.due);
+    // A copy: wait_until reads its deadline again after waking, and while it waits (the
+    // lock released) the entry may be disarmed and freed.
+    const auto due = next->second.due;
+    if (clock::now() < due) {
+      wake_.wait_until(lock, due);
       continue;
     }
     const auto action = std::move(next->second.action);
