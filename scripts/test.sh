@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, checks formatting, builds with
 # warnings as errors, starts a throw-away PostgreSQL 15 server, runs every test (labels unit,
-# sqlite, postgresql, fault, sdk), and stops the server, also on failure or interruption.
+# sqlite, postgresql, fault, sdk), runs the unit, SQLite and fault tests again under ASan and
+# UBSan and the pool tests under TSan (scripts/test-sanitizers.sh), searches all output for
+# the server's canary password, and stops the server, also on failure or interruption.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,13 +22,23 @@ source "$pgdir/env"
 
 ctest --preset default 2>&1 | tee build/ctest-output.log
 
+# The unit, SQLite and fault tests again under ASan and UBSan, the pool tests under TSan.
+sanitizers=0
+bash scripts/test-sanitizers.sh || sanitizers=1
+
 # The test server's password is a canary: it must appear in no output of the run, raw or
 # URL-encoded. Only file names are printed, never the matching lines.
-leaks=$(grep -rlF -e "$EVSTORE_TEST_POSTGRESQL_PASSWORD" -e "$EVSTORE_TEST_POSTGRESQL_PASSWORD_ENCODED" \
+leaks=$(grep -rlsF -e "$EVSTORE_TEST_POSTGRESQL_PASSWORD" -e "$EVSTORE_TEST_POSTGRESQL_PASSWORD_ENCODED" \
   build/ctest-output.log build/Testing \
+  build-asan/ctest-output.log build-asan/Testing build-asan/sanitizer-reports \
+  build-tsan/ctest-output.log build-tsan/Testing build-tsan/sanitizer-reports \
   "$pgdir"/*.log || true)
 if [ -n "$leaks" ]; then
   echo "test: the canary password appears in: $leaks" >&2
   exit 1
 fi
 echo "test: the canary password appears in no output of the run"
+if [ "$sanitizers" -ne 0 ]; then
+  echo "test: the sanitizer step failed (above)" >&2
+  exit 1
+fi

@@ -99,10 +99,13 @@ void watchdog::watch() {
     } else {
       sleeping_until_ = clock::time_point::max();
     }
-    if (sleeping_until_ == clock::time_point::max()) {
+    // A copy: wait_until reads its deadline again after waking (never a reference into
+    // armed_, whose entries may be disarmed and freed while the lock is released).
+    const auto until = sleeping_until_;
+    if (until == clock::time_point::max()) {
       wake_.wait(lock);
     } else {
-      wake_.wait_until(lock, sleeping_until_);
+      wake_.wait_until(lock, until);
     }
     ++wakeups_;
   }

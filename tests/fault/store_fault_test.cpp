@@ -98,10 +98,12 @@ class store_fault : public ::testing::Test {
     auto conn = admin();
     std::vector<int> pids;
     int pid = 0;
+    // Named: SOCI reads a bound value when the statement runs, after this line.
+    const std::string app(application);
     soci::statement rows = (conn.session().prepare << "SELECT pid FROM pg_stat_activity WHERE "
                                                       "application_name = :app AND " +
                                                           state_condition,
-                            soci::use(std::string(application)), soci::into(pid));
+                            soci::use(app), soci::into(pid));
     rows.execute();
     while (rows.fetch()) {
       pids.push_back(pid);

@@ -64,8 +64,13 @@ std::string run_on_terminal(std::vector<std::string> args, const fs::path& cwd) 
     argv.push_back(arg.data());
   }
   argv.push_back(nullptr);
-  std::string path = "PATH=/usr/bin:/bin";
-  std::vector<char*> envp{path.data(), nullptr};
+  auto environment = evstore::test::sanitizer_environment();
+  environment.emplace_back("PATH=/usr/bin:/bin");
+  std::vector<char*> envp;
+  for (auto& entry : environment) {
+    envp.push_back(entry.data());
+  }
+  envp.push_back(nullptr);
   int terminal = -1;
   const pid_t pid = forkpty(&terminal, nullptr, nullptr, nullptr);
   if (pid < 0) {

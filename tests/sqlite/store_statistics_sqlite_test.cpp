@@ -70,7 +70,8 @@ TEST(store_statistics, counts_a_failed_operation_as_an_error) {
   orphan.uri = "s3://bucket/a.jpg";
   orphan.captured_at = evstore::timestamp(1767225600000000us);
   EXPECT_THROW((void)store->media().add(orphan), evstore::constraint_violation);
-  const auto* add = find(store->statistics(), "media.add");
+  const auto stats = store->statistics();
+  const auto* add = find(stats, "media.add");
   ASSERT_NE(add, nullptr);
   EXPECT_EQ(add->calls, 1U);
   EXPECT_EQ(add->errors, 1U);

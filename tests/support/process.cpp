@@ -12,10 +12,20 @@
 #include <gtest/gtest.h>
 
 namespace evstore::test {
+std::vector<std::string> sanitizer_environment() {
+  std::vector<std::string> entries;
+  for (const char* name : {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS"}) {
+    if (const char* value = std::getenv(name)) {
+      entries.push_back(std::string(name) + "=" + value);
+    }
+  }
+  return entries;
+}
+
 int start_process(const std::vector<std::string>& argv,
                   const std::map<std::string, std::string>& env, const std::filesystem::path& cwd,
                   const std::filesystem::path& out_file, const std::filesystem::path& err_file) {
-  std::vector<std::string> env_strings;
+  std::vector<std::string> env_strings = sanitizer_environment();
   for (const auto& [key, value] : env) {
     env_strings.push_back(key + "=" + value);
   }

@@ -20,8 +20,14 @@ struct process_result {
   std::chrono::milliseconds elapsed{0};
 };
 
-/// Starts `argv` in `cwd` with exactly the environment `env` (nothing inherited), its stdout
-/// and stderr written to `out` and `err`, and returns its pid without waiting.
+/// The sanitizer runtime options of this process (ASAN_OPTIONS, LSAN_OPTIONS, UBSAN_OPTIONS,
+/// TSAN_OPTIONS), as KEY=value entries; empty outside a sanitizer run.
+std::vector<std::string> sanitizer_environment();
+
+/// Starts `argv` in `cwd` with exactly the environment `env` (nothing inherited but
+/// sanitizer_environment(), so that a sanitizer build of the child reports where the run
+/// looks: scripts/test-sanitizers.sh), its stdout and stderr written to `out` and `err`, and
+/// returns its pid without waiting.
 int start_process(const std::vector<std::string>& argv,
                   const std::map<std::string, std::string>& env, const std::filesystem::path& cwd,
                   const std::filesystem::path& out, const std::filesystem::path& err);
@@ -32,7 +38,8 @@ int exit_code_of(int status);
 /// The whole content of a text file ("" when it cannot be read).
 std::string read_text(const std::filesystem::path& file);
 
-/// Runs `argv` in `cwd` with exactly the environment `env` (nothing inherited), and waits.
+/// Runs `argv` in `cwd` with exactly the environment `env` (nothing inherited but
+/// sanitizer_environment()), and waits.
 process_result run_process(const std::vector<std::string>& argv,
                            const std::map<std::string, std::string>& env,
                            const std::filesystem::path& cwd);
