@@ -263,7 +263,10 @@ page<event> event_repository::list(const event_filter& filter, const page_reques
     // One row more than the page tells whether another page follows.
     auto rows = detail::fetch_all<detail::event_row>(
         conn,
-        fmt::format("SELECT {} FROM events WHERE {} ORDER BY start_time {}, id {} LIMIT {}",
+        // Qualified: a bare "id" would name the output column CAST(id AS text), and sort
+        // by its text after the index scan instead of reading in the index's order.
+        fmt::format("SELECT {} FROM events WHERE {} ORDER BY events.start_time {}, events.id {} "
+                    "LIMIT {}",
                     detail::event_columns(sql), conditions, order, order,
                     b.integer(static_cast<long long>(request.limit) + 1)),
         b);

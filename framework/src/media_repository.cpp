@@ -256,8 +256,11 @@ page<media> media_repository::timeline(const uuid& event_id, const timeline_rang
                                   sql.uuid_from_text(p()));
       }
       const auto order = ascending ? "ASC" : "DESC";
-      return fmt::format("SELECT {} FROM media WHERE {} ORDER BY captured_at {}, id {} LIMIT {}",
-                         detail::media_columns(sql), conditions, order, order, p());
+      // Qualified: a bare "id" would name the output column CAST(id AS text), and sort by its
+      // text after the index scan instead of reading in the index's order.
+      return fmt::format(
+          "SELECT {} FROM media WHERE {} ORDER BY media.captured_at {}, media.id {} LIMIT {}",
+          detail::media_columns(sql), conditions, order, order, p());
     });
     bindings b;
     b.text(event_id.to_string());
@@ -309,7 +312,8 @@ std::vector<media> media_repository::claim_pending(std::size_t limit) {
     // transactions (SQLite): an item is claimed once.
     const auto ids = detail::fetch_all<detail::media_row>(
         conn,
-        fmt::format("SELECT {} FROM media WHERE status = 'pending' ORDER BY captured_at, id "
+        fmt::format("SELECT {} FROM media WHERE status = 'pending' ORDER BY media.captured_at, "
+                    "media.id "
                     "LIMIT {}{}",
                     detail::media_columns(sql), pick.integer(static_cast<long long>(limit)),
                     sql.skip_locked_rows()),

@@ -12,8 +12,10 @@
 
 #include <evstore/connection.hpp>
 #include <evstore/migrator.hpp>
+#include <evstore/store.hpp>
 
 #include "fresh_database.hpp"
+#include "log_capture.hpp"
 #include "process.hpp"
 
 namespace {
@@ -63,6 +65,45 @@ SELECT CAST(md5('media' || n) AS uuid),
        jsonb_build_object('camera', 'X' || n % 7, 'width', 4000, 'height', 3000)
   FROM generate_series(1, 20000) AS n
   JOIN events e ON e.id = CAST(md5('event' || (1 + n % 2000)) AS uuid))";
+
+// Every "Sort Key" anywhere in an EXPLAIN (FORMAT JSON) plan tree.
+void collect_sort_keys(const nlohmann::json& node, std::set<std::string>& keys) {
+  if (node.is_object()) {
+    if (const auto found = node.find("Sort Key"); found != node.end() && found->is_array()) {
+      for (const auto& key : *found) {
+        keys.insert(key.get<std::string>());
+      }
+    }
+    for (const auto& [key, child] : node.items()) {
+      collect_sort_keys(child, keys);
+    }
+  } else if (node.is_array()) {
+    for (const auto& child : node) {
+      collect_sort_keys(child, keys);
+    }
+  }
+}
+
+// The SQL of the last logged statement containing `marker`, with its placeholders :p<n>
+// replaced by `values` (already quoted as SQL literals), so that it can be explained.
+std::string logged_statement(const std::string& log, const std::string& marker,
+                             const std::vector<std::string>& values) {
+  const auto at = log.rfind(marker);
+  EXPECT_NE(at, std::string::npos) << "no statement with " << marker << " in\n" << log;
+  if (at == std::string::npos) {
+    return {};
+  }
+  const auto start = log.rfind("]: ", at) + 3;
+  auto sql = log.substr(start, log.find('\n', at) - start);
+  for (std::size_t i = values.size(); i-- > 0;) {
+    const auto placeholder = ":p" + std::to_string(i);
+    for (auto found = sql.find(placeholder); found != std::string::npos;
+         found = sql.find(placeholder)) {
+      sql.replace(found, placeholder.size(), values[i]);
+    }
+  }
+  return sql;
+}
 
 // Every "Index Name" anywhere in an EXPLAIN (FORMAT JSON) plan tree.
 void collect_index_names(const nlohmann::json& node, std::set<std::string>& names) {
@@ -145,6 +186,35 @@ TEST_F(index_use, a_page_of_an_event_timeline_uses_media_event_captured_idx) {
               "SELECT * FROM media WHERE event_id = CAST(md5('event1000') AS uuid) "
               "AND captured_at >= timestamptz '2022-06-01 00:00:00+00' "
               "ORDER BY captured_at, id LIMIT 50");
+}
+
+// The repositories' own statements, as they run: their ORDER BY must be the table's columns,
+// the index's order. A bare "id" names the output column CAST(id AS text) instead, so the
+// server sorted by the UUIDs' text after the index scan (the text's order under the
+// database's collation, and a Sort a page read does not need).
+TEST_F(index_use, the_store_orders_pages_by_the_columns_not_by_their_text) {
+  const evstore::test::captured_log log;
+  evstore::store_options options;
+  options.query_log = {.enabled = true};
+  const auto store = evstore::store::open(database_->url(), options);
+  // CAST(md5('event1000') AS uuid), an event with media in this data.
+  const auto event = evstore::uuid::parse("4113d327-0d13-b5f5-e8f5-797fb16dd170");
+  (void)store->media().timeline(event, {}, {50, std::nullopt});
+  (void)store->events().list({}, {50, std::nullopt});
+  const auto text = log.text();
+  for (const auto& [marker, values] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"FROM media WHERE event_id", {"'" + event.to_string() + "'", "51"}},
+           {"FROM events WHERE 1 = 1", {"51"}}}) {
+    const auto sql = logged_statement(text, marker, values);
+    std::string plan_text;
+    connection_->session() << "EXPLAIN (FORMAT JSON) " + sql, soci::into(plan_text);
+    const auto plan = nlohmann::json::parse(plan_text);
+    std::set<std::string> keys;
+    collect_sort_keys(plan, keys);
+    for (const auto& key : keys) {
+      EXPECT_EQ(key.find("::text"), std::string::npos) << sql << "\n" << plan.dump(2);
+    }
+  }
 }
 
 TEST_F(index_use, live_events_are_found_through_events_status_idx) {
