@@ -2,6 +2,8 @@
 
 // The PostgreSQL backend, through soci_postgresql and libpq.
 
+#include <libpq-fe.h>
+
 #include <evstore/backend.hpp>
 #include <evstore/dialect.hpp>
 #include <evstore/native_statements.hpp>
@@ -74,6 +76,9 @@ class postgresql_backend final : public backend, public native_statements {
 /// always has parameters and holds no white space or quote. The URL's parameters win over
 /// `options`.
 [[nodiscard]] std::string conninfo(const database_url& url, const connect_options& options);
+
+/// libpq's handle of `session`, a session this backend opened; nullptr once it is closed.
+[[nodiscard]] PGconn* native_connection(soci::session& session);
 
 /// Rethrows `failure` as the evstore::error it maps to (what backend::rethrow_translated does).
 [[noreturn]] void rethrow_translated_error(std::exception_ptr failure, std::string_view context);

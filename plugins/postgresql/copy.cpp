@@ -137,7 +137,7 @@ void finish(PGconn* conn, std::string_view table, ExecStatusType expected) {
 bool postgresql_backend::copy_rows(soci::session& session, std::string_view table,
                                    std::span<const bulk_column> columns,
                                    std::span<const bulk_value> values) const {
-  PGconn* conn = static_cast<soci::postgresql_session_backend*>(session.get_backend())->conn_;
+  PGconn* conn = native_connection(session);
   std::string command = fmt::format("COPY \"{}\" (", table);
   for (std::size_t i = 0; i < columns.size(); ++i) {
     command += fmt::format("{}\"{}\"", i == 0 ? "" : ", ", columns[i].name);

@@ -81,13 +81,12 @@ void await_result(PGconn* conn, ping_clock::time_point until, std::chrono::milli
   }
 }
 
-// libpq's handle of `session`; nullptr once the session is closed.
+}  // namespace
+
 PGconn* native_connection(soci::session& session) {
   auto* native = static_cast<soci::postgresql_session_backend*>(session.get_backend());
   return native != nullptr ? native->conn_ : nullptr;
 }
-
-}  // namespace
 
 std::string conninfo(const database_url& url, const connect_options& options) {
   std::string query;

@@ -28,11 +28,6 @@ struct result_deleter {
 };
 using result_ptr = std::unique_ptr<PGresult, result_deleter>;
 
-PGconn* connection_of(soci::session& session) {
-  auto* native = static_cast<soci::postgresql_session_backend*>(session.get_backend());
-  return native != nullptr ? native->conn_ : nullptr;
-}
-
 [[noreturn]] void throw_failure(PGconn* conn, const PGresult* result, std::string_view doing) {
   if (conn == nullptr || PQstatus(conn) == CONNECTION_BAD) {
     throw connection_error(
@@ -110,18 +105,18 @@ const char* parameter_text(const native_value& value, std::array<char, 32>& numb
 class pg_statement final : public native_statement {
  public:
   pg_statement(soci::session& session, const std::string& sql, std::size_t parameters, bool keep)
-      : session_(session), sql_(to_numbered_parameters(sql)), parameters_(parameters) {
+      : session_(session), sql_(to_numbered_parameters(sql)) {
     if (!keep) {
       return;
     }
     static std::atomic<std::uint64_t> counter = 0;
     name_ = fmt::format("evstore_{}", ++counter);
-    PGconn* conn = connection_of(session_);
+    PGconn* conn = native_connection(session_);
     if (conn == nullptr) {
       throw_failure(conn, nullptr, "preparing a statement");
     }
     const result_ptr prepared(
-        PQprepare(conn, name_.c_str(), sql_.c_str(), static_cast<int>(parameters_), nullptr));
+        PQprepare(conn, name_.c_str(), sql_.c_str(), static_cast<int>(parameters), nullptr));
     if (PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
       name_.clear();
       throw_failure(conn, prepared.get(), "preparing a statement");
@@ -133,7 +128,7 @@ class pg_statement final : public native_statement {
   // Lets the server forget the statement, unless the connection is gone (closed by
   // close_now before a discard: nothing to wait on).
   ~pg_statement() override {
-    PGconn* conn = connection_of(session_);
+    PGconn* conn = native_connection(session_);
     if (name_.empty() || conn == nullptr || PQstatus(conn) != CONNECTION_OK) {
       return;
     }
@@ -142,7 +137,7 @@ class pg_statement final : public native_statement {
 
   std::int64_t execute(std::span<const native_value> values,
                        const std::function<void(const native_row&)>& row) override {
-    PGconn* conn = connection_of(session_);
+    PGconn* conn = native_connection(session_);
     if (conn == nullptr) {
       throw_failure(conn, nullptr, "running a statement");
     }
@@ -191,8 +186,8 @@ class pg_statement final : public native_statement {
                  std::isdigit(static_cast<unsigned char>(sql[i + 2])) != 0 &&
                  (i == 0 || sql[i - 1] != ':')) {
         std::size_t index = 0;
-        const auto [end, failure] =
-            std::from_chars(sql.data() + i + 2, sql.data() + sql.size(), index);
+        // A digit follows: the index parses.
+        const char* end = std::from_chars(sql.data() + i + 2, sql.data() + sql.size(), index).ptr;
         out += fmt::format("${}", index + 1);
         i = static_cast<std::size_t>(end - sql.data()) - 1;
         continue;
@@ -204,7 +199,6 @@ class pg_statement final : public native_statement {
 
   soci::session& session_;
   std::string sql_;
-  std::size_t parameters_;
   std::string name_;  // empty: run once, unnamed
 };
 

@@ -6,6 +6,11 @@
 #include <evstore/dialect.hpp>
 #include <evstore/native_statements.hpp>
 
+// SOCI declares SQLite's C API inside this namespace (soci-sqlite3.h).
+namespace sqlite_api {
+struct sqlite3;
+}
+
 namespace evstore::sqlite {
 
 class sqlite_dialect final : public dialect {
@@ -62,6 +67,9 @@ class sqlite_backend final : public backend, public native_statements {
  private:
   sqlite_dialect dialect_;
 };
+
+/// SQLite's handle of `session`, a session this backend opened; nullptr once it is closed.
+[[nodiscard]] sqlite_api::sqlite3* native_connection(soci::session& session);
 
 /// Adds evstore's SQL functions (evstore_json_contains) to a new connection.
 void register_functions(soci::session& session);

@@ -44,7 +44,7 @@ void json_contains_function(sqlite3_context* context, int, sqlite3_value** argum
 }  // namespace
 
 void register_functions(soci::session& session) {
-  auto* native = static_cast<soci::sqlite3_session_backend*>(session.get_backend())->conn_;
+  auto* native = native_connection(session);
   const int result = sqlite_api::sqlite3_create_function_v2(
       native, "evstore_json_contains", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
       nullptr, &json_contains_function, nullptr, nullptr, nullptr);

@@ -102,9 +102,14 @@ std::chrono::microseconds sqlite_backend::ping(soci::session& session,
 // sqlite3_interrupt is the one SQLite call made for use from another thread; it is a no-op
 // when no statement runs. The statement under way fails with SQLITE_INTERRUPT.
 void sqlite_backend::interrupt(soci::session& session) const noexcept {
-  if (auto* native = static_cast<soci::sqlite3_session_backend*>(session.get_backend())) {
-    sqlite_api::sqlite3_interrupt(native->conn_);
+  if (auto* native = native_connection(session)) {
+    sqlite_api::sqlite3_interrupt(native);
   }
+}
+
+sqlite_api::sqlite3* native_connection(soci::session& session) {
+  auto* native = static_cast<soci::sqlite3_session_backend*>(session.get_backend());
+  return native != nullptr ? native->conn_ : nullptr;
 }
 
 }  // namespace evstore::sqlite

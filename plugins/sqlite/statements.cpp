@@ -19,10 +19,6 @@ namespace {
 using sqlite_api::sqlite3;
 using sqlite_api::sqlite3_stmt;
 
-sqlite3* connection_of(soci::session& session) {
-  return static_cast<soci::sqlite3_session_backend*>(session.get_backend())->conn_;
-}
-
 [[noreturn]] void throw_failure(sqlite3* db, std::string_view doing) {
   throw_for_result_code(sqlite_api::sqlite3_extended_errcode(db),
                         fmt::format("sqlite: {}: {}", doing, sqlite_api::sqlite3_errmsg(db)));
@@ -59,7 +55,7 @@ class sqlite_statement final : public native_statement {
  public:
   sqlite_statement(soci::session& session, const std::string& sql, std::size_t parameters,
                    bool keep)
-      : db_(connection_of(session)) {
+      : db_(native_connection(session)) {
     const unsigned flags = keep ? SQLITE_PREPARE_PERSISTENT : 0;
     if (sqlite_api::sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size() + 1), flags,
                                        &statement_, nullptr) != SQLITE_OK) {
