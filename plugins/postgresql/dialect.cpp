@@ -159,8 +159,10 @@ std::string postgresql_dialect::timestamp_from_micros(std::string_view param) co
 }
 
 std::string postgresql_dialect::micros_from_timestamp(std::string_view column) const {
-  // EXTRACT returns numeric (exact) since PostgreSQL 14.
-  return fmt::format("CAST(EXTRACT(EPOCH FROM {}) * 1000000 AS bigint)", column);
+  // The column itself: the plugin's statements read results in binary, where a timestamptz is
+  // its microseconds, which native_row::integer shifts to the Unix epoch (statements.cpp).
+  // The server then formats nothing, where EXTRACT(EPOCH) would compute in numeric.
+  return std::string(column);
 }
 
 std::string postgresql_dialect::uuid_from_text(std::string_view param) const {
@@ -168,7 +170,8 @@ std::string postgresql_dialect::uuid_from_text(std::string_view param) const {
 }
 
 std::string postgresql_dialect::text_from_uuid(std::string_view column) const {
-  return fmt::format("CAST({} AS text)", column);
+  // The column itself: sent as 16 bytes and written as text by native_row::text.
+  return std::string(column);
 }
 
 std::string postgresql_dialect::json_from_text(std::string_view param) const {

@@ -1,12 +1,14 @@
 // Native statements (evstore/native_statements.hpp) on the session's PGconn: prepared once
-// under a name of their own, executed with text parameters, and read from the PGresult
-// without SOCI's per-row conversions.
+// under a name of their own, executed with text parameters, and read from a binary-format
+// PGresult without SOCI's per-row conversions.
 
 #include <libpq-fe.h>
 
 #include <array>
 #include <atomic>
+#include <bit>
 #include <charconv>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -42,43 +44,194 @@ using result_ptr = std::unique_ptr<PGresult, result_deleter>;
                                                            : PQerrorMessage(conn))));
 }
 
-// A row of a text-format result.
-class result_row final : public native_row {
+// Type OIDs of PostgreSQL's catalog (pg_type.dat): fixed, the same in every version.
+namespace oid {
+constexpr Oid int8 = 20;
+constexpr Oid int2 = 21;
+constexpr Oid int4 = 23;
+constexpr Oid text = 25;
+constexpr Oid json = 114;
+constexpr Oid float4 = 700;
+constexpr Oid float8 = 701;
+constexpr Oid bpchar = 1042;
+constexpr Oid varchar = 1043;
+constexpr Oid timestamptz = 1184;
+constexpr Oid uuid = 2950;
+constexpr Oid jsonb = 3802;
+}  // namespace oid
+
+// The Unix epoch in PostgreSQL's timestamps, microseconds since 2000-01-01 00:00 UTC.
+constexpr std::int64_t unix_epoch = -946'684'800'000'000;
+// The first byte of a jsonb value in binary: the format's version.
+constexpr char jsonb_version = 1;
+
+// An unsigned big-endian integer of `bytes`, as the binary format sends every number.
+std::uint64_t big_endian(const char* bytes, std::size_t size) {
+  std::uint64_t value = 0;
+  for (std::size_t i = 0; i < size; ++i) {
+    value = value << 8U | static_cast<unsigned char>(bytes[i]);
+  }
+  return value;
+}
+
+// A row of a binary-format result. Binary, because the text form costs the server: a
+// timestamptz is sent as its 8-byte count of microseconds instead of being formatted as a date
+// (and EXTRACT(EPOCH) computed in numeric before), a UUID as its 16 bytes instead of 36 hex
+// digits. The dialect selects those columns bare for that reason (dialect.cpp). Text columns are
+// the same bytes in both formats.
+class binary_row final : public native_row {
  public:
-  result_row(const PGresult* result, int row) : result_(result), row_(row) {}
+  // `scratch` holds a column's text where it has to be made (a UUID's, a number's), one
+  // buffer per column, so that the text of every column stays valid during the callback.
+  binary_row(const PGresult* result, int row, std::vector<std::array<char, 40>>& scratch)
+      : result_(result), row_(row), scratch_(scratch) {}
 
   [[nodiscard]] bool null(int column) const override {
     return PQgetisnull(result_, row_, column) != 0;
   }
+
   [[nodiscard]] std::string_view text(int column) const override {
-    return {PQgetvalue(result_, row_, column),
-            static_cast<std::size_t>(PQgetlength(result_, row_, column))};
+    const auto bytes = value(column);
+    switch (PQftype(result_, column)) {
+      case oid::text:
+      case oid::varchar:
+      case oid::bpchar:
+      case oid::json:
+        return bytes;
+      case oid::jsonb:
+        if (bytes.empty() || bytes.front() != jsonb_version) {
+          throw unreadable(column, "jsonb of an unknown binary version");
+        }
+        return bytes.substr(1);
+      case oid::uuid:
+        return uuid_text(column, bytes);
+      case oid::int2:
+      case oid::int4:
+      case oid::int8: {
+        auto& buffer = scratch_[static_cast<std::size_t>(column)];
+        const auto end = std::to_chars(buffer.data(), buffer.data() + buffer.size(),
+                                       signed_integer(column, bytes))
+                             .ptr;
+        return {buffer.data(), static_cast<std::size_t>(end - buffer.data())};
+      }
+      default:
+        throw unreadable(column, "a type this reader does not read as text");
+    }
   }
+
   [[nodiscard]] std::int64_t integer(int column) const override {
-    return number<std::int64_t>(column, "an integer");
+    const auto bytes = value(column);
+    switch (PQftype(result_, column)) {
+      case oid::int2:
+      case oid::int4:
+      case oid::int8:
+        return signed_integer(column, bytes);
+      case oid::timestamptz:
+        return unix_micros(column, bytes);
+      case oid::text:
+      case oid::varchar:
+        return parsed<std::int64_t>(column, bytes, "an integer");
+      default:
+        throw unreadable(column, "not an integer");
+    }
   }
+
   [[nodiscard]] double real(int column) const override {
-    return number<double>(column, "a number");
+    const auto bytes = value(column);
+    switch (PQftype(result_, column)) {
+      case oid::float8:
+        return std::bit_cast<double>(big_endian(bytes.data(), sized(column, bytes, 8).size()));
+      case oid::float4:
+        return std::bit_cast<float>(
+            static_cast<std::uint32_t>(big_endian(bytes.data(), sized(column, bytes, 4).size())));
+      case oid::int2:
+      case oid::int4:
+      case oid::int8:
+        return static_cast<double>(signed_integer(column, bytes));
+      case oid::text:
+      case oid::varchar:
+        return parsed<double>(column, bytes, "a number");
+      default:
+        throw unreadable(column, "not a number");
+    }
   }
 
  private:
+  [[nodiscard]] std::string_view value(int column) const {
+    return {PQgetvalue(result_, row_, column),
+            static_cast<std::size_t>(PQgetlength(result_, row_, column))};
+  }
+
+  [[nodiscard]] error unreadable(int column, std::string_view what) const {
+    return error(error_category::database,
+                 fmt::format("postgresql: column {} of a result (type {}) is {}", column + 1,
+                             PQftype(result_, column), what),
+                 "", std::string(backend_name));
+  }
+
+  // `bytes`, checked to be as long as its type says.
+  std::string_view sized(int column, std::string_view bytes, std::size_t size) const {
+    if (bytes.size() != size) {
+      throw unreadable(column, fmt::format("{} bytes long, not {}", bytes.size(), size));
+    }
+    return bytes;
+  }
+
+  [[nodiscard]] std::int64_t signed_integer(int column, std::string_view bytes) const {
+    switch (bytes.size()) {
+      case 2:
+        return static_cast<std::int16_t>(big_endian(bytes.data(), 2));
+      case 4:
+        return static_cast<std::int32_t>(big_endian(bytes.data(), 4));
+      default:
+        return static_cast<std::int64_t>(big_endian(bytes.data(), sized(column, bytes, 8).size()));
+    }
+  }
+
+  [[nodiscard]] std::int64_t unix_micros(int column, std::string_view bytes) const {
+    const auto since_2000 =
+        static_cast<std::int64_t>(big_endian(bytes.data(), sized(column, bytes, 8).size()));
+    std::int64_t since_1970 = 0;
+    // 'infinity' and '-infinity' are the extremes; the last 30 years before the end of
+    // PostgreSQL's range do not fit in microseconds since 1970.
+    if (since_2000 == std::numeric_limits<std::int64_t>::max() ||
+        since_2000 == std::numeric_limits<std::int64_t>::min() ||
+        __builtin_sub_overflow(since_2000, unix_epoch, &since_1970)) {
+      throw unreadable(column, "a timestamp beyond microseconds since 1970 (infinity?)");
+    }
+    return since_1970;
+  }
+
+  [[nodiscard]] std::string_view uuid_text(int column, std::string_view bytes) const {
+    constexpr std::string_view hex = "0123456789abcdef";
+    sized(column, bytes, 16);
+    auto& buffer = scratch_[static_cast<std::size_t>(column)];
+    std::size_t at = 0;
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+      if (i == 4 || i == 6 || i == 8 || i == 10) {
+        buffer[at++] = '-';
+      }
+      const auto byte = static_cast<unsigned char>(bytes[i]);
+      buffer[at++] = hex[byte >> 4U];
+      buffer[at++] = hex[byte & 0xfU];
+    }
+    return {buffer.data(), at};
+  }
+
   template <typename T>
-  T number(int column, std::string_view what) const {
-    const auto digits = text(column);
+  T parsed(int column, std::string_view digits, std::string_view what) const {
     T value{};
     const auto [end, failure] =
         std::from_chars(digits.data(), digits.data() + digits.size(), value);
     if (failure != std::errc{} || end != digits.data() + digits.size()) {
-      throw error(error_category::database,
-                  fmt::format("postgresql: column {} of a result is not {}: \"{}\"", column + 1,
-                              what, digits),
-                  "", std::string(backend_name));
+      throw unreadable(column, fmt::format("not {}: \"{}\"", what, digits));
     }
     return value;
   }
 
   const PGresult* result_;
   int row_;
+  std::vector<std::array<char, 40>>& scratch_;
 };
 
 // The text form of a parameter: text as it is, numbers in `number`.
@@ -147,17 +300,19 @@ class pg_statement final : public native_statement {
       texts[i] = parameter_text(values[i], numbers[i]);
     }
     const int count = static_cast<int>(values.size());
-    const result_ptr result(
-        name_.empty()
-            ? PQexecParams(conn, sql_.c_str(), count, nullptr, texts.data(), nullptr, nullptr, 0)
-            : PQexecPrepared(conn, name_.c_str(), count, texts.data(), nullptr, nullptr, 0));
+    constexpr int binary = 1;
+    const result_ptr result(name_.empty() ? PQexecParams(conn, sql_.c_str(), count, nullptr,
+                                                         texts.data(), nullptr, nullptr, binary)
+                                          : PQexecPrepared(conn, name_.c_str(), count, texts.data(),
+                                                           nullptr, nullptr, binary));
     const auto status = PQresultStatus(result.get());
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
       throw_failure(conn, result.get(), "running a statement");
     }
     const int rows = PQntuples(result.get());
+    scratch_.resize(static_cast<std::size_t>(PQnfields(result.get())));
     for (int i = 0; i < rows; ++i) {
-      row(result_row(result.get(), i));
+      row(binary_row(result.get(), i, scratch_));
     }
     // "SELECT 5", "INSERT 0 1", "UPDATE 2": the rows returned or changed.
     std::int64_t counted = 0;
@@ -199,7 +354,8 @@ class pg_statement final : public native_statement {
 
   soci::session& session_;
   std::string sql_;
-  std::string name_;  // empty: run once, unnamed
+  std::string name_;                           // empty: run once, unnamed
+  std::vector<std::array<char, 40>> scratch_;  // binary_row's
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <evstore/dialect.hpp>
 #include <evstore/error.hpp>
 
 namespace evstore::conformance {
@@ -81,6 +82,53 @@ TEST_P(native_statement_conformance, parameters_and_columns_of_every_kind_round_
     EXPECT_TRUE(row.null(4));
   });
   EXPECT_EQ(rows, 1);
+}
+
+TEST_P(native_statement_conformance, an_integer_column_read_as_text_gives_its_digits) {
+  auto statement =
+      native_->prepare(connection_->session(), "SELECT CAST(:p0 AS BIGINT), 7", 1, true);
+  int rows = 0;
+  const std::vector values = {integer(std::numeric_limits<std::int64_t>::min())};
+  statement->execute(values, [&](const native_row& row) {
+    ++rows;
+    EXPECT_EQ(row.text(0), "-9223372036854775808");
+    EXPECT_EQ(row.text(1), "7");
+    EXPECT_EQ(row.real(1), 7.0);
+  });
+  EXPECT_EQ(rows, 1);
+}
+
+TEST_P(native_statement_conformance,
+       the_dialects_timestamp_and_uuid_columns_read_back_exactly_what_was_bound) {
+  const auto& sql = *connection_->backend().sql_dialect();
+  auto statement =
+      native_->prepare(connection_->session(),
+                       "SELECT " + sql.micros_from_timestamp(sql.timestamp_from_micros(":p0")) +
+                           ", " + sql.text_from_uuid(sql.uuid_from_text(":p1")),
+                       2, true);
+  // Before and after the Unix epoch and PostgreSQL's (2000), and the ends of years 1–9999.
+  const std::vector<std::int64_t> instants = {0,
+                                              -1,
+                                              1,
+                                              946'684'800'000'000,
+                                              946'684'799'999'999,
+                                              1'764'145'486'123'457,
+                                              -62'135'596'800'000'000,
+                                              253'402'300'799'999'999};
+  const std::vector<std::string> ids = {"00000000-0000-0000-0000-000000000000",
+                                        "ffffffff-ffff-ffff-ffff-ffffffffffff",
+                                        "0193f3a2-7b4c-7d5e-8f60-a1b2c3d4e5f6"};
+  for (std::size_t i = 0; i < instants.size(); ++i) {
+    const auto& id = ids[i % ids.size()];
+    int rows = 0;
+    const std::vector values = {integer(instants[i]), text(id)};
+    statement->execute(values, [&](const native_row& row) {
+      ++rows;
+      EXPECT_EQ(row.integer(0), instants[i]);
+      EXPECT_EQ(row.text(1), id);
+    });
+    EXPECT_EQ(rows, 1) << instants[i];
+  }
 }
 
 TEST_P(native_statement_conformance,

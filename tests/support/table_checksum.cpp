@@ -1,16 +1,21 @@
 #include "table_checksum.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
+#include <span>
 #include <stdexcept>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <soci/soci.h>
 #include <nlohmann/json.hpp>
 
 #include <evstore/migration.hpp>
+#include <evstore/native_statements.hpp>
 
 namespace evstore::test {
 namespace {
@@ -38,130 +43,113 @@ std::string escaped(std::string_view text) {
   return out;
 }
 
-// One row as text, fields separated by tabs, built column by column.
-class row_text {
- public:
-  void text(const std::string& value, soci::indicator indicator = soci::i_ok) {
-    add(indicator == soci::i_null ? std::string(null_text) : escaped(value));
-  }
-  void integer(long long value, soci::indicator indicator = soci::i_ok) {
-    add(indicator == soci::i_null ? std::string(null_text) : std::to_string(value));
-  }
-  void real(double value, soci::indicator indicator = soci::i_ok) {
-    // fmt's "{}" is the shortest text that reads back to the same double.
-    add(indicator == soci::i_null ? std::string(null_text) : fmt::format("{}", value));
-  }
-  void json(const std::string& value) { add(escaped(nlohmann::json::parse(value).dump())); }
-  [[nodiscard]] std::string take() { return std::move(text_) + '\n'; }
+// What a column holds, which says how it is selected, read and written into a row's text.
+enum class field : std::uint8_t { text, uuid, integer, real, timestamp, maintained, json };
 
- private:
-  void add(const std::string& field) {
-    if (!first_) {
-      text_ += '\t';
-    }
-    first_ = false;
-    text_ += field;
-  }
-  std::string text_;
-  bool first_ = true;
+struct column {
+  std::string_view name;
+  field kind;
 };
 
-const dialect& sql_of(connection& conn) {
-  const auto* sql = conn.backend().sql_dialect();
-  if (sql == nullptr) {
-    throw std::logic_error("digest_tables needs a SQL backend");
+constexpr std::array event_columns = {column{"id", field::uuid},
+                                      column{"title", field::text},
+                                      column{"description", field::text},
+                                      column{"status", field::text},
+                                      column{"start_time", field::timestamp},
+                                      column{"end_time", field::timestamp},
+                                      column{"location_name", field::text},
+                                      column{"latitude", field::real},
+                                      column{"longitude", field::real},
+                                      column{"metadata", field::json},
+                                      column{"created_at", field::maintained},
+                                      column{"updated_at", field::maintained},
+                                      column{"version", field::integer}};
+
+constexpr std::array media_columns = {column{"id", field::uuid},
+                                      column{"event_id", field::uuid},
+                                      column{"kind", field::text},
+                                      column{"uri", field::text},
+                                      column{"mime_type", field::text},
+                                      column{"size_bytes", field::integer},
+                                      column{"checksum", field::text},
+                                      column{"captured_at", field::timestamp},
+                                      column{"status", field::text},
+                                      column{"metadata", field::json},
+                                      column{"created_at", field::maintained},
+                                      column{"updated_at", field::maintained}};
+
+std::string selected(const dialect& sql, const column& c) {
+  switch (c.kind) {
+    case field::uuid:
+      return sql.text_from_uuid(c.name);
+    case field::timestamp:
+    case field::maintained:
+      return sql.micros_from_timestamp(c.name);
+    case field::json:
+      return sql.text_from_json(c.name);
+    case field::text:
+    case field::integer:
+    case field::real:
+      return std::string(c.name);
   }
-  return *sql;
+  throw std::logic_error("unknown field kind");
 }
 
-// Every row of `statement` as (id, text), ordered by id in C++, so that no collation matters.
-std::vector<std::pair<std::string, std::string>> sorted(
-    std::vector<std::pair<std::string, std::string>> rows) {
+// The canonical text of one column (table_digest).
+std::string field_text(const native_row& row, int index, field kind) {
+  if (row.null(index)) {
+    return std::string(null_text);
+  }
+  switch (kind) {
+    case field::text:
+    case field::uuid:
+      return escaped(row.text(index));
+    case field::integer:
+    case field::timestamp:
+    case field::maintained:
+      return std::to_string(row.integer(index));
+    case field::real:
+      // fmt's "{}" is the shortest text that reads back to the same double.
+      return fmt::format("{}", row.real(index));
+    case field::json:
+      return escaped(nlohmann::json::parse(row.text(index)).dump());
+  }
+  throw std::logic_error("unknown field kind");
+}
+
+// Every row of `table` (its first column the id) as (id, canonical text), ordered by id in
+// C++, so that no collation matters. Read through the backend's native statements, as the
+// repositories read, but column by column into text rather than through their decoders.
+std::vector<std::pair<std::string, std::string>> table_rows(connection& conn,
+                                                            std::string_view table,
+                                                            std::span<const column> columns,
+                                                            bool maintained) {
+  const auto* sql = conn.backend().sql_dialect();
+  const auto* native = dynamic_cast<const native_statements*>(&conn.backend());
+  if (sql == nullptr || native == nullptr) {
+    throw std::logic_error("digest_tables needs a SQL backend with native statements");
+  }
+  std::vector<std::string> selects;
+  for (const auto& c : columns) {
+    selects.push_back(selected(*sql, c));
+  }
+  const auto select = fmt::format("SELECT {} FROM {}", fmt::join(selects, ", "), table);
+  std::vector<std::pair<std::string, std::string>> rows;
+  native->prepare(conn.session(), select, 0, false)->execute({}, [&](const native_row& row) {
+    std::string text;
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      if (columns[i].kind == field::maintained && !maintained) {
+        continue;
+      }
+      if (i > 0) {
+        text += '\t';
+      }
+      text += field_text(row, static_cast<int>(i), columns[i].kind);
+    }
+    rows.emplace_back(row.text(0), text + '\n');
+  });
   std::sort(rows.begin(), rows.end());
   return rows;
-}
-
-std::vector<std::pair<std::string, std::string>> event_rows(connection& conn, bool maintained) {
-  const auto& sql = sql_of(conn);
-  std::string id, title, description, status, location_name, metadata;
-  long long start_time = 0, end_time = 0, created_at = 0, updated_at = 0, version = 0;
-  double latitude = 0, longitude = 0;
-  soci::indicator description_null{}, end_time_null{}, location_null{}, latitude_null{},
-      longitude_null{};
-  // Read row by row into scalars: SOCI's vector reads of SQLite integers are 32-bit.
-  soci::statement query =
-      (conn.session().prepare << fmt::format(
-           "SELECT {}, title, description, status, {}, {}, location_name, latitude, longitude, {}, "
-           "{}, {}, version FROM events",
-           sql.text_from_uuid("id"), sql.micros_from_timestamp("start_time"),
-           sql.micros_from_timestamp("end_time"), sql.text_from_json("metadata"),
-           sql.micros_from_timestamp("created_at"), sql.micros_from_timestamp("updated_at")),
-       soci::into(id), soci::into(title), soci::into(description, description_null),
-       soci::into(status), soci::into(start_time), soci::into(end_time, end_time_null),
-       soci::into(location_name, location_null), soci::into(latitude, latitude_null),
-       soci::into(longitude, longitude_null), soci::into(metadata), soci::into(created_at),
-       soci::into(updated_at), soci::into(version));
-  query.execute();
-  std::vector<std::pair<std::string, std::string>> rows;
-  while (query.fetch()) {
-    row_text row;
-    row.text(id);
-    row.text(title);
-    row.text(description, description_null);
-    row.text(status);
-    row.integer(start_time);
-    row.integer(end_time, end_time_null);
-    row.text(location_name, location_null);
-    row.real(latitude, latitude_null);
-    row.real(longitude, longitude_null);
-    row.json(metadata);
-    if (maintained) {
-      row.integer(created_at);
-      row.integer(updated_at);
-    }
-    row.integer(version);
-    rows.emplace_back(id, row.take());
-  }
-  return sorted(std::move(rows));
-}
-
-std::vector<std::pair<std::string, std::string>> media_rows(connection& conn, bool maintained) {
-  const auto& sql = sql_of(conn);
-  std::string id, event_id, kind, uri, mime_type, checksum, status, metadata;
-  long long size_bytes = 0, captured_at = 0, created_at = 0, updated_at = 0;
-  soci::indicator mime_null{}, size_null{}, checksum_null{};
-  soci::statement query =
-      (conn.session().prepare << fmt::format(
-           "SELECT {}, {}, kind, uri, mime_type, size_bytes, checksum, {}, status, {}, {}, {} "
-           "FROM media",
-           sql.text_from_uuid("id"), sql.text_from_uuid("event_id"),
-           sql.micros_from_timestamp("captured_at"), sql.text_from_json("metadata"),
-           sql.micros_from_timestamp("created_at"), sql.micros_from_timestamp("updated_at")),
-       soci::into(id), soci::into(event_id), soci::into(kind), soci::into(uri),
-       soci::into(mime_type, mime_null), soci::into(size_bytes, size_null),
-       soci::into(checksum, checksum_null), soci::into(captured_at), soci::into(status),
-       soci::into(metadata), soci::into(created_at), soci::into(updated_at));
-  query.execute();
-  std::vector<std::pair<std::string, std::string>> rows;
-  while (query.fetch()) {
-    row_text row;
-    row.text(id);
-    row.text(event_id);
-    row.text(kind);
-    row.text(uri);
-    row.text(mime_type, mime_null);
-    row.integer(size_bytes, size_null);
-    row.text(checksum, checksum_null);
-    row.integer(captured_at);
-    row.text(status);
-    row.json(metadata);
-    if (maintained) {
-      row.integer(created_at);
-      row.integer(updated_at);
-    }
-    rows.emplace_back(id, row.take());
-  }
-  return sorted(std::move(rows));
 }
 
 long long count(connection& conn, const std::string& sql) {
@@ -175,12 +163,12 @@ long long count(connection& conn, const std::string& sql) {
 table_digest digest_tables(connection& conn, maintained_columns maintained) {
   const bool with_maintained = maintained == maintained_columns::included;
   std::string text = "events\n";
-  const auto events = event_rows(conn, with_maintained);
+  const auto events = table_rows(conn, "events", event_columns, with_maintained);
   for (const auto& [id, row] : events) {
     text += row;
   }
   text += "media\n";
-  const auto media = media_rows(conn, with_maintained);
+  const auto media = table_rows(conn, "media", media_columns, with_maintained);
   for (const auto& [id, row] : media) {
     text += row;
   }

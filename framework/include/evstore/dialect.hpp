@@ -59,11 +59,15 @@ class EVSTORE_API dialect {
 
   /// An expression of the timestamp column type from a bound integer of microseconds.
   [[nodiscard]] virtual std::string timestamp_from_micros(std::string_view param) const = 0;
-  /// An integer expression of microseconds since the epoch from a timestamp column.
+  /// A result column, read as a 64-bit integer, of microseconds since the epoch from a
+  /// timestamp column. The core reads it through the backend's statements: natively when the
+  /// backend has native statements (whose reader may convert, as PostgreSQL's reads a bare
+  /// timestamptz), else through SOCI, where it must be an integer expression.
   [[nodiscard]] virtual std::string micros_from_timestamp(std::string_view column) const = 0;
   /// An expression of the UUID column type from bound text.
   [[nodiscard]] virtual std::string uuid_from_text(std::string_view param) const = 0;
-  /// A text expression of a UUID column, lower case.
+  /// A result column, read as text, of a UUID column in lower case; read as
+  /// micros_from_timestamp says.
   [[nodiscard]] virtual std::string text_from_uuid(std::string_view column) const = 0;
   /// An expression of the JSON column type from bound JSON text.
   [[nodiscard]] virtual std::string json_from_text(std::string_view param) const = 0;

@@ -15,7 +15,10 @@
 /// - `sql` is the core's SQL for the backend's dialect, with parameters written `:p0`, `:p1`,
 ///   … `:p<n-1>`, in that order, each used once or more, and never inside a quoted literal.
 /// - Parameters and columns are text, 64-bit integers or doubles, or NULL; a column is read
-///   as the type the core asks for (a text column holding digits is read as an integer).
+///   as the type the core asks for (a text column holding digits is read as an integer, an
+///   integer column as text gives its digits). The columns the backend's dialect gives for
+///   micros_from_timestamp and text_from_uuid read as integer microseconds since the epoch
+///   and as lower-case text: the reader may do that conversion (evstore 1.1).
 /// - `execute` runs in whatever transaction the session is in, and calls `row` for every
 ///   result row, in order, before it returns. It reads every row even when `row` throws, or
 ///   leaves the statement reset, so that the session is clean for the next statement.
