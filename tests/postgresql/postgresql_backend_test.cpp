@@ -9,6 +9,7 @@
 
 #include <evstore/connection.hpp>
 #include <evstore/error.hpp>
+#include <evstore/native_statements.hpp>
 #include <evstore/redact.hpp>
 
 #include "process.hpp"
@@ -161,4 +162,33 @@ TEST(postgresql_backend, an_unknown_database_is_a_connection_error) {
   const auto message = expect_connection_error(url);
   EXPECT_NE(message.find("no_such_database"), std::string::npos) << message;
   EXPECT_EQ(evstore::redact(message, url.password), message) << "password leaked: " << message;
+}
+
+// The plugin reads results in binary (statements.cpp): values it cannot give as asked are
+// typed errors that name the column, never a wrong number.
+TEST(postgresql_backend, reads_an_infinite_timestamp_or_an_unknown_type_as_a_typed_error) {
+  auto connection = open(server_url());
+  const auto& native = dynamic_cast<const evstore::native_statements&>(connection.backend());
+  auto statement = native.prepare(
+      connection.session(),
+      "SELECT CAST('infinity' AS timestamptz), CAST('-infinity' AS timestamptz), 1.5::numeric", 0,
+      true);
+  int rows = 0;
+  statement->execute({}, [&](const evstore::native_row& row) {
+    ++rows;
+    for (const int column : {0, 1}) {
+      try {
+        (void)row.integer(column);
+        ADD_FAILURE() << "column " << column << " read as a number";
+      } catch (const evstore::error& e) {
+        EXPECT_EQ(e.category(), evstore::error_category::database);
+        EXPECT_NE(std::string(e.what()).find("column " + std::to_string(column + 1)),
+                  std::string::npos)
+            << e.what();
+      }
+    }
+    EXPECT_THROW((void)row.text(2), evstore::error);
+    EXPECT_THROW((void)row.integer(2), evstore::error);
+  });
+  EXPECT_EQ(rows, 1);
 }
