@@ -151,6 +151,22 @@ Enum parse_enum(std::string_view text, std::string_view field, const std::array<
                                                  ", got " + echo(text));
 }
 
+// Where each of a UUID's 16 bytes starts in its 36 characters of text.
+constexpr std::array<std::size_t, 16> uuid_digit_pairs = {0,  2,  4,  6,  9,  11, 14, 16,
+                                                          19, 21, 24, 26, 28, 30, 32, 34};
+constexpr std::array<std::size_t, 4> uuid_hyphens = {8, 13, 18, 23};
+constexpr std::size_t uuid_text_size = 36;
+
+// detail::hex_value of every byte, looked up instead of compared: UUIDs are parsed for every
+// row read.
+constexpr auto hex_values = [] {
+  std::array<std::int8_t, 256> values{};
+  for (std::size_t c = 0; c < values.size(); ++c) {
+    values[c] = static_cast<std::int8_t>(detail::hex_value(static_cast<char>(c)));
+  }
+  return values;
+}();
+
 }  // namespace
 
 uuid uuid::v7() {
@@ -159,48 +175,38 @@ uuid uuid::v7() {
 }
 
 uuid uuid::parse(std::string_view text, std::string_view field) {
-  constexpr std::size_t text_size = 36;
-  constexpr std::array<std::size_t, 4> hyphens = {8, 13, 18, 23};
-  const auto refuse = [&] {
-    return validation_error(std::string(field),
-                            std::string(field) +
-                                ": must be a UUID of 32 hexadecimal digits in the form "
-                                "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, got " +
-                                echo(text));
-  };
-  if (text.size() != text_size) {
-    throw refuse();
-  }
-  for (const auto hyphen : hyphens) {
-    if (text[hyphen] != '-') {
-      throw refuse();
-    }
-  }
+  bool well_formed = text.size() == uuid_text_size;
   std::array<std::uint8_t, 16> bytes{};
-  std::size_t at = 0;
-  for (auto& byte : bytes) {
-    if (at == hyphens[0] || at == hyphens[1] || at == hyphens[2] || at == hyphens[3]) {
-      ++at;
+  if (well_formed) {
+    for (const auto hyphen : uuid_hyphens) {
+      well_formed = well_formed && text[hyphen] == '-';
     }
-    const int high = detail::hex_value(text[at]);
-    const int low = detail::hex_value(text[at + 1]);
-    if (high < 0 || low < 0) {
-      throw refuse();
+    // A digit that is not one is -1: OR-ed into `invalid`, it sets the sign bit.
+    int invalid = 0;
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+      const int high = hex_values[static_cast<unsigned char>(text[uuid_digit_pairs[i]])];
+      const int low = hex_values[static_cast<unsigned char>(text[uuid_digit_pairs[i] + 1])];
+      invalid |= high | low;
+      bytes[i] = static_cast<std::uint8_t>((high & 0xf) << 4 | (low & 0xf));
     }
-    byte = static_cast<std::uint8_t>(high << 4 | low);
-    at += 2;
+    well_formed = well_formed && invalid >= 0;
+  }
+  if (!well_formed) {
+    throw validation_error(std::string(field),
+                           std::string(field) +
+                               ": must be a UUID of 32 hexadecimal digits in the form "
+                               "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, got " +
+                               echo(text));
   }
   return uuid(bytes);
 }
 
 std::string uuid::to_string() const {
   constexpr std::string_view hex = "0123456789abcdef";
-  std::string out(36, '-');
-  std::size_t at = 0;
+  std::string out(uuid_text_size, '-');
   for (std::size_t i = 0; i < bytes_.size(); ++i) {
-    at += i == 4 || i == 6 || i == 8 || i == 10 ? 1 : 0;
-    out[at++] = hex[bytes_[i] >> 4];
-    out[at++] = hex[bytes_[i] & 0x0f];
+    out[uuid_digit_pairs[i]] = hex[bytes_[i] >> 4U];
+    out[uuid_digit_pairs[i] + 1] = hex[bytes_[i] & 0x0fU];
   }
   return out;
 }

@@ -204,18 +204,19 @@ class binary_row final : public native_row {
 
   [[nodiscard]] std::string_view uuid_text(int column, std::string_view bytes) const {
     constexpr std::string_view hex = "0123456789abcdef";
-    sized(column, bytes, 16);
+    // Where each byte's two digits go in the 36 characters, between the hyphens.
+    constexpr std::array<std::uint8_t, 16> at = {0,  2,  4,  6,  9,  11, 14, 16,
+                                                 19, 21, 24, 26, 28, 30, 32, 34};
+    constexpr std::size_t uuid_text_size = 36;
+    sized(column, bytes, at.size());
     auto& buffer = scratch_[static_cast<std::size_t>(column)];
-    std::size_t at = 0;
-    for (std::size_t i = 0; i < bytes.size(); ++i) {
-      if (i == 4 || i == 6 || i == 8 || i == 10) {
-        buffer[at++] = '-';
-      }
+    buffer[8] = buffer[13] = buffer[18] = buffer[23] = '-';
+    for (std::size_t i = 0; i < at.size(); ++i) {
       const auto byte = static_cast<unsigned char>(bytes[i]);
-      buffer[at++] = hex[byte >> 4U];
-      buffer[at++] = hex[byte & 0xfU];
+      buffer[at[i]] = hex[byte >> 4U];
+      buffer[at[i] + 1] = hex[byte & 0xfU];
     }
-    return {buffer.data(), at};
+    return {buffer.data(), uuid_text_size};
   }
 
   template <typename T>
