@@ -1,14 +1,17 @@
 #include "evstore/page.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,14 +56,50 @@ const std::string& mac_key() {
   return key;
 }
 
+// HMAC-SHA256 under mac_key(), keyed once per thread. The one-shot HMAC() fetches the digest
+// and hashes the key on every call: about 23 k instructions per cursor, a twentieth of
+// reading a whole page on PostgreSQL. Re-initialising a keyed context reuses its key schedule.
+class cursor_mac {
+ public:
+  cursor_mac()
+      : mac_(EVP_MAC_fetch(nullptr, "HMAC", nullptr)),
+        context_(mac_ != nullptr ? EVP_MAC_CTX_new(mac_.get()) : nullptr) {
+    const std::string& key = mac_key();
+    std::string digest = "SHA256";
+    const std::array parameters = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest.data(), 0),
+        OSSL_PARAM_construct_end()};
+    keyed_ = context_ != nullptr &&
+             EVP_MAC_init(context_.get(), reinterpret_cast<const unsigned char*>(key.data()),
+                          key.size(), parameters.data()) == 1;
+  }
+
+  // The tag of `bytes`; false when OpenSSL fails.
+  bool tag(std::span<const std::uint8_t> bytes, std::array<unsigned char, EVP_MAX_MD_SIZE>& digest,
+           std::size_t& digest_size) {
+    return keyed_ && EVP_MAC_init(context_.get(), nullptr, 0, nullptr) == 1 &&
+           EVP_MAC_update(context_.get(), bytes.data(), bytes.size()) == 1 &&
+           EVP_MAC_final(context_.get(), digest.data(), &digest_size, digest.size()) == 1;
+  }
+
+ private:
+  struct mac_free {
+    void operator()(EVP_MAC* mac) const noexcept { EVP_MAC_free(mac); }
+  };
+  struct context_free {
+    void operator()(EVP_MAC_CTX* context) const noexcept { EVP_MAC_CTX_free(context); }
+  };
+  std::unique_ptr<EVP_MAC, mac_free> mac_;
+  std::unique_ptr<EVP_MAC_CTX, context_free> context_;
+  bool keyed_ = false;
+};
+
 std::array<unsigned char, tag_bytes> tag_of(const std::vector<std::uint8_t>& bytes,
                                             std::size_t size) {
-  const std::string& key = mac_key();
+  thread_local cursor_mac mac;
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int digest_size = 0;
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), bytes.data(), size,
-           digest.data(), &digest_size) == nullptr ||
-      digest_size < tag_bytes) {
+  std::size_t digest_size = 0;
+  if (!mac.tag(std::span(bytes.data(), size), digest, digest_size) || digest_size < tag_bytes) {
     throw error(error_category::config, "cursor: OpenSSL could not compute HMAC-SHA256");
   }
   std::array<unsigned char, tag_bytes> tag{};
