@@ -7,6 +7,7 @@
 #include "evstore/repositories.hpp"
 #include "evstore/validation.hpp"
 #include "rows.hpp"
+#include "validated.hpp"
 
 namespace evstore {
 namespace {
@@ -32,8 +33,9 @@ struct event_values {
                        p(6), p(7), p(8), sql.json_from_text(p(9)));
   }
 
-  // Binds the values, in placeholders' order.
-  static void bind(bindings& b, const uuid& id, const new_event& e) {
+  // Binds the values, in placeholders' order; `metadata` is e.metadata as
+  // detail::validated_metadata_text wrote it.
+  static void bind(bindings& b, const uuid& id, const new_event& e, const std::string& metadata) {
     b.text(id.to_string());
     b.text(e.title);
     b.optional_text(e.description);
@@ -43,7 +45,7 @@ struct event_values {
     b.optional_text(e.location_name);
     b.optional_real(e.coordinates ? std::optional(e.coordinates->latitude) : std::nullopt);
     b.optional_real(e.coordinates ? std::optional(e.coordinates->longitude) : std::nullopt);
-    b.text(e.metadata.dump());
+    b.text(metadata);
   }
 };
 
@@ -66,7 +68,7 @@ std::optional<event> select_event(detail::connection_source& source, connection&
 
 // Inserts `e`; when `idempotent`, an event already stored under its id is returned instead.
 event insert_event(detail::connection_source& source, connection& conn, const new_event& e,
-                   bool idempotent) {
+                   const std::string& metadata, bool idempotent) {
   const auto& text = source.text(
       idempotent ? "events.create_idempotent" : "events.create", [idempotent](const dialect& sql) {
         return fmt::format("INSERT INTO events ({}) VALUES ({}){} RETURNING {}",
@@ -74,9 +76,9 @@ event insert_event(detail::connection_source& source, connection& conn, const ne
                            idempotent ? " ON CONFLICT (id) DO NOTHING" : "",
                            detail::event_columns(sql));
       });
-  const uuid id = e.id.value_or(uuid::v7());
+  const uuid id = e.id ? *e.id : uuid::v7();
   bindings b;
-  event_values::bind(b, id, e);
+  event_values::bind(b, id, e, metadata);
   auto rows = detail::fetch_all<detail::event_row>(conn, text, b);
   if (rows.empty()) {
     // ON CONFLICT DO NOTHING inserted nothing: the id is stored already.
@@ -155,9 +157,10 @@ event_repository::event_repository(std::shared_ptr<detail::connection_source> so
     : source_(std::move(source)) {}
 
 event event_repository::create(const new_event& e) {
-  validate(e, source_->limits());
+  const auto metadata = detail::validated_metadata_text(e, source_->limits());
   event created;
-  source_->run([&](connection& conn) { created = insert_event(*source_, conn, e, false); });
+  source_->run(
+      [&](connection& conn) { created = insert_event(*source_, conn, e, metadata, false); });
   return created;
 }
 
@@ -165,21 +168,24 @@ event event_repository::create_idempotent(const new_event& e) {
   if (!e.id) {
     throw validation_error("id", "id: an idempotent create needs a client-supplied id");
   }
-  validate(e, source_->limits());
+  const auto metadata = detail::validated_metadata_text(e, source_->limits());
   event created;
-  source_->run([&](connection& conn) { created = insert_event(*source_, conn, e, true); });
+  source_->run(
+      [&](connection& conn) { created = insert_event(*source_, conn, e, metadata, true); });
   return created;
 }
 
 std::vector<event> event_repository::create_many(const std::vector<new_event>& events) {
+  std::vector<std::string> metadata;
+  metadata.reserve(events.size());
   for (const auto& e : events) {
-    validate(e, source_->limits());
+    metadata.push_back(detail::validated_metadata_text(e, source_->limits()));
   }
   std::vector<event> created;
   source_->run_atomically([&](connection& conn) {
     created.clear();
-    for (const auto& e : events) {
-      created.push_back(insert_event(*source_, conn, e, false));
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      created.push_back(insert_event(*source_, conn, events[i], metadata[i], false));
     }
   });
   return created;
@@ -205,7 +211,7 @@ std::optional<event> event_repository::update(const uuid& id, std::int64_t expec
                                  id.to_string(), current->version, expected_version));
     }
     const auto next = apply_patch(*current, patch);
-    validate(next, source_->limits());
+    const auto metadata = detail::validated_metadata_text(next, source_->limits());
     const auto& text = source_->text("events.update", [](const dialect& sql) {
       return fmt::format("UPDATE events SET ({}) = ({}) WHERE id = {} AND version = {}",
                          event_values::column_list, event_values::placeholders(sql, 0),
@@ -213,7 +219,7 @@ std::optional<event> event_repository::update(const uuid& id, std::int64_t expec
                          bindings::placeholder(event_values::count + 1));
     });
     bindings b;
-    event_values::bind(b, id, as_new_event(next));
+    event_values::bind(b, id, as_new_event(next), metadata);
     b.text(id.to_string());
     b.integer(expected_version);
     // The touch trigger moves version and updated_at on; SQLite's RETURNING would not see

@@ -9,6 +9,7 @@
 #include "evstore/repositories.hpp"
 #include "evstore/validation.hpp"
 #include "rows.hpp"
+#include "validated.hpp"
 
 namespace evstore {
 namespace {
@@ -31,7 +32,9 @@ std::optional<media> select_media(detail::connection_source& source, connection&
   return rows.empty() ? std::nullopt : std::optional(std::move(rows.front()));
 }
 
-media insert_media(detail::connection_source& source, connection& conn, const new_media& m) {
+// `metadata` is m.metadata as detail::validated_metadata_text wrote it.
+media insert_media(detail::connection_source& source, connection& conn, const new_media& m,
+                   const std::string& metadata) {
   const auto& text = source.text("media.add", [](const dialect& sql) {
     const auto p = [](std::size_t i) { return bindings::placeholder(i); };
     return fmt::format(
@@ -43,7 +46,8 @@ media insert_media(detail::connection_source& source, connection& conn, const ne
         detail::media_columns(sql));
   });
   bindings b;
-  b.text(m.id.value_or(uuid::v7()).to_string());
+  // Not value_or: its argument, a new UUID, would be made even when an id is given.
+  b.text((m.id ? *m.id : uuid::v7()).to_string());
   b.text(m.event_id.to_string());
   b.text(std::string(to_string(m.kind)));
   b.text(m.uri);
@@ -52,7 +56,7 @@ media insert_media(detail::connection_source& source, connection& conn, const ne
   b.optional_text(m.checksum);
   b.integer(micros(m.captured_at));
   b.text(std::string(to_string(m.status)));
-  b.text(m.metadata.dump());
+  b.text(metadata);
   return std::move(detail::fetch_all<detail::media_row>(conn, text, b).front());
 }
 
@@ -78,11 +82,13 @@ bulk_value optional_value(const std::optional<std::string>& value) {
 }
 
 // Inserts `items` through the backend's bulk path, when it has one, and returns them as
-// stored. created_at and updated_at are the database's time, read once and given with every
-// row, so that they are what was stored even where "now" changes from one statement of a
-// transaction to the next (SQLite; PostgreSQL's now() is the transaction's start).
+// stored; metadata[i] is the text of items[i].metadata. created_at and updated_at are the
+// database's time, read once and given with every row, so that they are what was stored even where
+// "now" changes from one statement of a transaction to the next (SQLite; PostgreSQL's now() is the
+// transaction's start).
 std::optional<std::vector<media>> copy_media(detail::connection_source& source, connection& conn,
-                                             const std::vector<new_media>& items) {
+                                             const std::vector<new_media>& items,
+                                             const std::vector<std::string>& metadata) {
   const auto& now = source.text("media.stored_at", [](const dialect& sql) {
     return fmt::format("SELECT {}", sql.micros_from_timestamp(sql.now()));
   });
@@ -92,9 +98,10 @@ std::optional<std::vector<media>> copy_media(detail::connection_source& source, 
   added.reserve(items.size());
   std::vector<bulk_value> values;
   values.reserve(items.size() * bulk_columns.size());
-  for (const auto& item : items) {
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const new_media& item = items[i];
     media& m = added.emplace_back();
-    m.id = item.id.value_or(uuid::v7());
+    m.id = item.id ? *item.id : uuid::v7();
     m.event_id = item.event_id;
     m.kind = item.kind;
     m.uri = item.uri;
@@ -115,7 +122,7 @@ std::optional<std::vector<media>> copy_media(detail::connection_source& source, 
     values.push_back(optional_value(m.checksum));
     values.emplace_back(std::int64_t{micros(m.captured_at)});
     values.emplace_back(std::string(to_string(m.status)));
-    values.emplace_back(m.metadata.dump());
+    values.emplace_back(metadata[i]);
     values.emplace_back(stored_at);
     values.emplace_back(stored_at);
   }
@@ -157,28 +164,30 @@ media_repository::media_repository(std::shared_ptr<detail::connection_source> so
     : source_(std::move(source)) {}
 
 media media_repository::add(const new_media& item) {
-  validate(item, source_->limits());
+  const auto metadata = detail::validated_metadata_text(item, source_->limits());
   media added;
-  source_->run([&](connection& conn) { added = insert_media(*source_, conn, item); });
+  source_->run([&](connection& conn) { added = insert_media(*source_, conn, item, metadata); });
   return added;
 }
 
 std::vector<media> media_repository::add_many(const std::vector<new_media>& items) {
+  std::vector<std::string> metadata;
+  metadata.reserve(items.size());
   for (const auto& item : items) {
-    validate(item, source_->limits());
+    metadata.push_back(detail::validated_metadata_text(item, source_->limits()));
   }
   std::vector<media> added;
   source_->run_atomically([&](connection& conn) {
     if (items.size() >= bulk_threshold) {
-      if (auto copied = copy_media(*source_, conn, items)) {
+      if (auto copied = copy_media(*source_, conn, items, metadata)) {
         added = std::move(*copied);
         return;
       }
     }
     added.clear();
     added.reserve(items.size());
-    for (const auto& item : items) {
-      added.push_back(insert_media(*source_, conn, item));
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      added.push_back(insert_media(*source_, conn, items[i], metadata[i]));
     }
   });
   return added;
@@ -200,9 +209,8 @@ std::optional<media> media_repository::update_status(const uuid& id, media_statu
 
 std::optional<media> media_repository::update_metadata(const uuid& id,
                                                        const nlohmann::json& metadata) {
-  validate_metadata(metadata, source_->limits());
   bindings b;
-  b.text(metadata.dump());
+  b.text(detail::validated_metadata_text(metadata, source_->limits()));
   return update_column(
       *source_, id, "media.update_metadata",
       [](const dialect& sql) {

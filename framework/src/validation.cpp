@@ -6,12 +6,14 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "evstore/error.hpp"
+#include "validated.hpp"
 
 namespace evstore {
 namespace {
@@ -44,83 +46,112 @@ constexpr timestamp latest_time{
   throw validation_error(std::string(field), message);
 }
 
-// The offset of the first byte that makes `text` ill-formed UTF-8, or npos.
-std::size_t invalid_utf8_offset(std::string_view text) noexcept {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+// The length of the well-formed UTF-8 sequence that starts at text[i], a byte of 0x80 or
+// more, or 0 when the bytes there are ill-formed.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i) noexcept {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
   const auto in = [](unsigned char c, unsigned char low, unsigned char high) {
     return c >= low && c <= high;
   };
+  const unsigned char c = byte(i);
+  // The allowed range of the second byte (RFC 3629 section 4) excludes overlong forms,
+  // surrogates and code points above U+10FFFF; later bytes are plain continuations.
+  std::size_t length = 0;
+  unsigned char low = 0x80;
+  unsigned char high = 0xbf;
+  if (in(c, 0xc2, 0xdf)) {
+    length = 2;
+  } else if (c == 0xe0) {
+    length = 3;
+    low = 0xa0;
+  } else if (c == 0xed) {
+    length = 3;
+    high = 0x9f;
+  } else if (in(c, 0xe1, 0xef)) {
+    length = 3;
+  } else if (c == 0xf0) {
+    length = 4;
+    low = 0x90;
+  } else if (in(c, 0xf1, 0xf3)) {
+    length = 4;
+  } else if (c == 0xf4) {
+    length = 4;
+    high = 0x8f;
+  } else {
+    return 0;
+  }
+  if (i + 1 >= text.size() || !in(byte(i + 1), low, high)) {
+    return 0;
+  }
+  for (std::size_t k = 2; k < length; ++k) {
+    if (i + k >= text.size() || !in(byte(i + k), 0x80, 0xbf)) {
+      return 0;
+    }
+  }
+  return length;
+}
+
+constexpr std::uint64_t high_bits = 0x8080808080808080;
+constexpr std::uint64_t low_bits = 0x0101010101010101;
+
+// What one pass over a text found.
+struct text_scan {
+  std::size_t invalid_at = std::string_view::npos;  // the first byte that breaks UTF-8
+  std::size_t nul_at = std::string_view::npos;      // the first NUL character
+  std::size_t code_points = 0;                      // counted up to invalid_at
+};
+
+// Checks UTF-8, finds NUL and counts code points in one pass. Most text is ASCII, so it
+// looks at eight bytes at a time while none of them has its high bit set.
+text_scan scan_text(std::string_view text) noexcept {
+  text_scan scan;
   std::size_t i = 0;
   while (i < text.size()) {
-    const unsigned char c = byte(i);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    // The allowed range of the second byte (RFC 3629 section 4) excludes overlong forms,
-    // surrogates and code points above U+10FFFF; later bytes are plain continuations.
-    std::size_t length = 0;
-    unsigned char low = 0x80;
-    unsigned char high = 0xbf;
-    if (in(c, 0xc2, 0xdf)) {
-      length = 2;
-    } else if (c == 0xe0) {
-      length = 3;
-      low = 0xa0;
-    } else if (c == 0xed) {
-      length = 3;
-      high = 0x9f;
-    } else if (in(c, 0xe1, 0xef)) {
-      length = 3;
-    } else if (c == 0xf0) {
-      length = 4;
-      low = 0x90;
-    } else if (in(c, 0xf1, 0xf3)) {
-      length = 4;
-    } else if (c == 0xf4) {
-      length = 4;
-      high = 0x8f;
-    } else {
-      return i;
-    }
-    if (i + 1 >= text.size() || !in(byte(i + 1), low, high)) {
-      return i;
-    }
-    for (std::size_t k = 2; k < length; ++k) {
-      if (i + k >= text.size() || !in(byte(i + k), 0x80, 0xbf)) {
-        return i;
+    if (i + sizeof(std::uint64_t) <= text.size()) {
+      std::uint64_t word = 0;
+      std::memcpy(&word, text.data() + i, sizeof word);
+      if ((word & high_bits) == 0) {
+        // Below 0x80, a byte has its high bit set in word - low_bits only when it is zero or
+        // a zero byte below it borrowed from it: true exactly when one of them is zero.
+        if (((word - low_bits) & high_bits) != 0 && scan.nul_at == std::string_view::npos) {
+          scan.nul_at = text.find('\0', i);
+        }
+        scan.code_points += sizeof word;
+        i += sizeof word;
+        continue;
       }
     }
+    const auto c = static_cast<unsigned char>(text[i]);
+    std::size_t length = 1;
+    if (c >= 0x80) {
+      length = utf8_sequence_length(text, i);
+      if (length == 0) {
+        scan.invalid_at = i;
+        return scan;
+      }
+    } else if (c == 0 && scan.nul_at == std::string_view::npos) {
+      scan.nul_at = i;
+    }
+    ++scan.code_points;
     i += length;
   }
-  return std::string_view::npos;
+  return scan;
 }
 
-// The number of code points in valid UTF-8: every byte that is not a continuation byte.
-std::size_t code_points(std::string_view text) noexcept {
-  std::size_t count = 0;
-  for (const char ch : text) {
-    if ((static_cast<unsigned char>(ch) & 0xc0) != 0x80) {
-      ++count;
-    }
-  }
-  return count;
-}
-
-// Valid UTF-8 without NUL: what PostgreSQL's text type stores.
-void check_text(std::string_view field, std::string_view text) {
-  if (const auto at = invalid_utf8_offset(text); at != std::string_view::npos) {
-    refuse(field, "must be valid UTF-8, found an invalid byte at offset " + std::to_string(at));
-  }
-  if (const auto at = text.find('\0'); at != std::string_view::npos) {
-    refuse(field, "must not contain a NUL character, found one at offset " + std::to_string(at));
-  }
-}
-
+// Valid UTF-8 without NUL (what PostgreSQL's text type stores), of min_chars to max_chars
+// code points.
 void check_text(std::string_view field, std::string_view text, std::size_t min_chars,
                 std::size_t max_chars) {
-  check_text(field, text);
-  const std::size_t count = code_points(text);
+  const auto scan = scan_text(text);
+  if (scan.invalid_at != std::string_view::npos) {
+    refuse(field, "must be valid UTF-8, found an invalid byte at offset " +
+                      std::to_string(scan.invalid_at));
+  }
+  if (scan.nul_at != std::string_view::npos) {
+    refuse(field,
+           "must not contain a NUL character, found one at offset " + std::to_string(scan.nul_at));
+  }
+  const std::size_t count = scan.code_points;
   if (count < min_chars || count > max_chars) {
     const std::string range = min_chars == 0
                                   ? "at most " + std::to_string(max_chars)
@@ -212,25 +243,105 @@ std::string where(const std::vector<json_frame>& frames, std::size_t count) {
   return count == 0 ? std::string("at the top level") : "at " + pointer_to(frames, count);
 }
 
+// What is wrong with a string of metadata, if anything.
+enum class string_fault : std::uint8_t { none, invalid_utf8, nul };
+
+// Appends the escape sequence of `c` (a control character, a quote or a backslash), as
+// nlohmann::json::dump() writes it: short forms where JSON has them, else \u00XX in lower case.
+void append_escape(std::string& out, unsigned char c) {
+  switch (c) {
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\b':
+      out += "\\b";
+      break;
+    case '\f':
+      out += "\\f";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    default: {
+      constexpr std::string_view hex = "0123456789abcdef";
+      out += "\\u00";
+      out += hex[c >> 4];
+      out += hex[c & 0xf];
+    }
+  }
+}
+
+// Appends `text` to `out` as a quoted JSON string, byte for byte as nlohmann::json::dump()
+// writes it (UTF-8 kept as it is), and says what is wrong with it: ill-formed UTF-8 first,
+// as it is found anywhere in the string, then a NUL character.
+string_fault append_string(std::string& out, std::string_view text) {
+  out += '"';
+  auto fault = string_fault::none;
+  std::size_t written = 0;  // text before this offset is in `out` already
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const std::size_t length = utf8_sequence_length(text, i);
+      if (length == 0) {
+        return string_fault::invalid_utf8;
+      }
+      i += length;
+    } else if (c >= 0x20 && c != '"' && c != '\\') {
+      ++i;
+    } else {
+      out.append(text.substr(written, i - written));
+      append_escape(out, c);
+      if (c == 0) {
+        fault = string_fault::nul;
+      }
+      written = ++i;
+    }
+  }
+  out.append(text.substr(written));
+  out += '"';
+  return fault;
+}
+
 // `at()` says where the string is; called only to explain a refusal, since building a JSON
 // pointer for every member of every item would cost more than checking it.
 template <typename Where>
-void check_metadata_string(std::string_view text, std::string_view what, const Where& at) {
-  if (invalid_utf8_offset(text) != std::string_view::npos) {
+void check_metadata_string(string_fault fault, std::string_view what, const Where& at) {
+  if (fault == string_fault::invalid_utf8) {
     refuse("metadata", std::string(what) + " " + at() + " is not valid UTF-8");
   }
-  if (text.find('\0') != std::string_view::npos) {
+  if (fault == string_fault::nul) {
     refuse("metadata", std::string(what) + " " + at() + " contains a NUL character (\\u0000)");
   }
 }
 
-// Walks the tree without recursion, so that no input can exhaust the stack here.
-void check_metadata_members(const json& root, const validation_limits& limits) {
+template <typename Integer>
+void append_integer(std::string& out, Integer value) {
+  std::array<char, 24> digits{};
+  const auto written = std::to_chars(digits.data(), digits.data() + digits.size(), value);
+  out.append(digits.data(), written.ptr);
+}
+
+// Checks every member of `root` and writes the whole object to `out`, byte for byte as
+// nlohmann::json::dump() writes it, so that checking and serialising are one walk. Walks the
+// tree without recursion, so that no input can exhaust the stack here.
+void write_metadata_members(const json& root, const validation_limits& limits, std::string& out) {
   std::vector<json_frame> frames;
+  out += '{';
   frames.push_back({root.cbegin(), root.cend(), true});
   while (!frames.empty()) {
     json_frame& frame = frames.back();
     if (frame.at == frame.end) {
+      out += frame.is_object ? '}' : ']';
       frames.pop_back();
       if (!frames.empty()) {
         ++frames.back().at;
@@ -238,11 +349,15 @@ void check_metadata_members(const json& root, const validation_limits& limits) {
       }
       continue;
     }
+    if (frame.index != 0) {
+      out += ',';
+    }
     if (frame.is_object) {
-      check_metadata_string(frame.at.key(), "a key", [&] {
+      check_metadata_string(append_string(out, frame.at.key()), "a key", [&] {
         return frames.size() == 1 ? std::string("at the top level")
                                   : "in " + pointer_to(frames, frames.size() - 1);
       });
+      out += ':';
     }
     const json& value = *frame.at;
     switch (value.type()) {
@@ -253,10 +368,11 @@ void check_metadata_members(const json& root, const validation_limits& limits) {
                                  std::to_string(limits.max_metadata_depth) + " levels, " +
                                  where(frames, frames.size()));
         }
+        out += value.is_object() ? '{' : '[';
         frames.push_back({value.cbegin(), value.cend(), value.is_object()});
         continue;
       case json::value_t::string:
-        check_metadata_string(value.get_ref<const std::string&>(), "the string",
+        check_metadata_string(append_string(out, value.get_ref<const std::string&>()), "the string",
                               [&] { return where(frames, frames.size()); });
         break;
       case json::value_t::number_float:
@@ -264,34 +380,46 @@ void check_metadata_members(const json& root, const validation_limits& limits) {
           refuse("metadata", "numbers must be finite, found " + format_number(value.get<double>()) +
                                  " " + where(frames, frames.size()));
         }
+        // nlohmann's own shortest form, which differs from std::to_chars' ("1.0", "1e+100").
+        out += value.dump();
+        break;
+      case json::value_t::number_integer:
+        append_integer(out, value.get<std::int64_t>());
+        break;
+      case json::value_t::number_unsigned:
+        append_integer(out, value.get<std::uint64_t>());
+        break;
+      case json::value_t::boolean:
+        out += value.get<bool>() ? "true" : "false";
+        break;
+      case json::value_t::null:
+        out += "null";
         break;
       case json::value_t::binary:
       case json::value_t::discarded:
         refuse("metadata", "must hold only JSON values, found a " + std::string(value.type_name()) +
                                " value " + where(frames, frames.size()));
-      default:
-        break;
     }
     ++frame.at;
     ++frame.index;
   }
 }
 
-void check_metadata(const json& metadata, const validation_limits& limits) {
+std::string checked_metadata_text(const json& metadata, const validation_limits& limits) {
   if (!metadata.is_object()) {
     refuse("metadata", std::string("must be a JSON object, got ") + metadata.type_name());
   }
   if (limits.max_metadata_depth == 0) {
     refuse("metadata", "must not nest objects and arrays deeper than 0 levels, at the top level");
   }
-  check_metadata_members(metadata, limits);
-  // Measured after the walk: every string is valid UTF-8 now, so dump() cannot throw, and
-  // the depth is bounded, so its recursion cannot overflow.
-  const std::size_t size = metadata.dump().size();
-  if (size > limits.max_metadata_bytes) {
+  std::string text;
+  write_metadata_members(metadata, limits, text);
+  // Measured after the walk, so that a bad value anywhere is reported before the size.
+  if (text.size() > limits.max_metadata_bytes) {
     refuse("metadata", "must be at most " + std::to_string(limits.max_metadata_bytes) +
-                           " bytes serialised as JSON, got " + std::to_string(size));
+                           " bytes serialised as JSON, got " + std::to_string(text.size()));
   }
+  return text;
 }
 
 // --- media type ---------------------------------------------------------------------------
@@ -331,9 +459,10 @@ void check_mime_type(std::string_view text) {
 
 // --- events -------------------------------------------------------------------------------
 
-// The rules shared by a new event and a stored one, whose fields have the same names.
+// The rules shared by a new event and a stored one, whose fields have the same names; returns
+// the metadata's text.
 template <typename Event>
-void check_event_fields(const Event& value, const validation_limits& limits) {
+std::string check_event_fields(const Event& value, const validation_limits& limits) {
   check_text("title", value.title, 1, max_title_chars);
   if (value.description) {
     check_text("description", *value.description, 0, max_description_chars);
@@ -350,31 +479,30 @@ void check_event_fields(const Event& value, const validation_limits& limits) {
     check_text("location_name", *value.location_name, 0, max_location_name_chars);
   }
   check_coordinates(value.coordinates);
-  check_metadata(value.metadata, limits);
+  return checked_metadata_text(value.metadata, limits);
 }
 
 }  // namespace
 
-void validate_metadata(const nlohmann::json& metadata, const validation_limits& limits) {
-  check_metadata(metadata, limits);
+namespace detail {
+
+std::string validated_metadata_text(const nlohmann::json& metadata,
+                                    const validation_limits& limits) {
+  return checked_metadata_text(metadata, limits);
 }
 
-bool is_valid_utf8(std::string_view text) noexcept {
-  return invalid_utf8_offset(text) == std::string_view::npos;
-}
-
-void validate(const new_event& value, const validation_limits& limits) {
+std::string validated_metadata_text(const new_event& value, const validation_limits& limits) {
   if (value.id) {
     check_not_nil("id", *value.id);
   }
-  check_event_fields(value, limits);
+  return check_event_fields(value, limits);
 }
 
-void validate(const event& value, const validation_limits& limits) {
-  check_event_fields(value, limits);
+std::string validated_metadata_text(const event& value, const validation_limits& limits) {
+  return check_event_fields(value, limits);
 }
 
-void validate(const new_media& value, const validation_limits& limits) {
+std::string validated_metadata_text(const new_media& value, const validation_limits& limits) {
   if (value.id) {
     check_not_nil("id", *value.id);
   }
@@ -392,7 +520,29 @@ void validate(const new_media& value, const validation_limits& limits) {
   }
   check_time("captured_at", value.captured_at);
   check_enum("status", value.status);
-  check_metadata(value.metadata, limits);
+  return checked_metadata_text(value.metadata, limits);
+}
+
+}  // namespace detail
+
+void validate_metadata(const nlohmann::json& metadata, const validation_limits& limits) {
+  static_cast<void>(detail::validated_metadata_text(metadata, limits));
+}
+
+bool is_valid_utf8(std::string_view text) noexcept {
+  return scan_text(text).invalid_at == std::string_view::npos;
+}
+
+void validate(const new_event& value, const validation_limits& limits) {
+  static_cast<void>(detail::validated_metadata_text(value, limits));
+}
+
+void validate(const event& value, const validation_limits& limits) {
+  static_cast<void>(detail::validated_metadata_text(value, limits));
+}
+
+void validate(const new_media& value, const validation_limits& limits) {
+  static_cast<void>(detail::validated_metadata_text(value, limits));
 }
 
 event apply_patch(event current, const event_patch& patch) {

@@ -4,7 +4,10 @@
 #include <array>
 #include <charconv>
 #include <chrono>
+#include <cstdint>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
@@ -21,27 +24,52 @@ namespace {
 // Sent to the server in pieces of this size, so that the buffer stays bounded.
 constexpr std::size_t copy_chunk = 1 << 20;
 
-// COPY's text format: a backslash, a tab (column separator), a newline (row separator) and a
-// carriage return are escaped; everything else is taken byte for byte.
+// The bytes COPY's text format escapes: a backslash, a tab (column separator), a newline (row
+// separator) and a carriage return, each as a backslash and a letter; everything else is taken
+// byte for byte.
+constexpr std::array<char, 256> copy_escapes = [] {
+  std::array<char, 256> table{};
+  table['\\'] = '\\';
+  table['\t'] = 't';
+  table['\n'] = 'n';
+  table['\r'] = 'r';
+  return table;
+}();
+
+// Whether any of the eight bytes of `word` may need escaping: a byte below 0x0e (tab,
+// newline and carriage return are among them) or a backslash. Each test is the classic
+// "has a byte less than n" on the word, exact for whether such a byte is there at all.
+bool may_need_escaping(std::uint64_t word) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101;
+  constexpr std::uint64_t highs = 0x8080808080808080;
+  const std::uint64_t backslashes = word ^ (ones * '\\');  // zero where a byte is '\\'
+  return ((((word - ones * 0x0e) & ~word) | ((backslashes - ones) & ~backslashes)) & highs) != 0;
+}
+
+// Appends `value` escaped: in runs between the bytes to escape (most values have none),
+// skipping eight bytes at a time where none may need it.
 void append_escaped(std::string& out, const std::string& value) {
-  for (const char c : value) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        out += c;
+  std::size_t written = 0;
+  std::size_t i = 0;
+  while (i < value.size()) {
+    if (i + sizeof(std::uint64_t) <= value.size()) {
+      std::uint64_t word = 0;
+      std::memcpy(&word, value.data() + i, sizeof word);
+      if (!may_need_escaping(word)) {
+        i += sizeof word;
+        continue;
+      }
     }
+    const char letter = copy_escapes[static_cast<unsigned char>(value[i])];
+    if (letter != 0) {
+      out.append(value, written, i - written);
+      out += '\\';
+      out += letter;
+      written = i + 1;
+    }
+    ++i;
   }
+  out.append(value, written);
 }
 
 // Writes `value` as `width` decimal digits, zero-padded, at `at`.
@@ -88,13 +116,26 @@ void append_timestamp(std::string& out, std::int64_t micros) {
   out.append(text.data(), text.size());
 }
 
-void append_value(std::string& out, const bulk_value& value, bulk_type type) {
+// The text of the instant a column had in the row before: created_at and updated_at are the
+// same in every row of a bulk insert, so each is written once.
+struct instant_text {
+  std::int64_t micros = 0;
+  std::string text;  // empty until the column's first instant
+};
+
+void append_value(std::string& out, const bulk_value& value, bulk_type type, instant_text& last) {
   if (std::holds_alternative<std::monostate>(value)) {
     out += "\\N";
   } else if (const auto* text = std::get_if<std::string>(&value)) {
     append_escaped(out, *text);
   } else if (type == bulk_type::instant) {
-    append_timestamp(out, std::get<std::int64_t>(value));
+    const auto micros = std::get<std::int64_t>(value);
+    if (last.text.empty() || last.micros != micros) {
+      last.text.clear();
+      append_timestamp(last.text, micros);
+      last.micros = micros;
+    }
+    out += last.text;
   } else {
     std::array<char, 24> digits{};
     const auto written =
@@ -169,12 +210,13 @@ bool postgresql_backend::copy_rows(soci::session& session, std::string_view tabl
     }
     buffer.clear();
   };
+  std::vector<instant_text> last(columns.size());
   for (std::size_t i = 0; i < values.size(); ++i) {
     const auto column = i % columns.size();
     if (column != 0) {
       buffer += '\t';
     }
-    append_value(buffer, values[i], columns[column].type);
+    append_value(buffer, values[i], columns[column].type, last[column]);
     if (column + 1 == columns.size()) {
       buffer += '\n';
       if (buffer.size() >= copy_chunk) {

@@ -134,12 +134,11 @@ bool sqlite_backend::copy_rows(soci::session& session, std::string_view table,
   std::string expressions;
   for (std::size_t i = 0; i < columns.size(); ++i) {
     const auto separator = i == 0 ? "" : ", ";
-    const auto parameter = fmt::format(":p{}", i);
     names += fmt::format("{}\"{}\"", separator, columns[i].name);
-    // As the core's own INSERT writes each type (JSON minified by json()).
-    expressions += separator;
-    expressions +=
-        columns[i].type == bulk_type::json ? dialect_.json_from_text(parameter) : parameter;
+    // Every value as given, JSON too: it comes as compact text (bulk_type::json), which is
+    // what json() would store, so it is not parsed once more here (the table's CHECK
+    // constraint parses it).
+    expressions += fmt::format("{}:p{}", separator, i);
   }
   sqlite_statement insert(
       session, fmt::format("INSERT INTO \"{}\" ({}) VALUES ({})", table, names, expressions),

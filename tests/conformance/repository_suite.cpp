@@ -774,6 +774,8 @@ TEST_P(repository_conformance, a_large_add_many_stores_every_text_exactly_as_giv
                                           "{\"not\": \"json\"}",
                                           "NULL",
                                           "\\.",
+                                          "abcdefg\\hijklmno\tp",
+                                          "\x01\x07\x0b\x0c\x0e\x1f\x7f other controls",
                                           "end"};
   std::vector<new_media> items;
   for (std::size_t i = 0; i < 40; ++i) {

@@ -1,17 +1,24 @@
 // The SQLite plugin, loaded as the CLI loads it: connects, pings, sets up every connection,
 // and maps SQLite result codes to evstore errors whose type is one across the boundary.
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <regex>
 #include <string>
+#include <string_view>
 #include <typeinfo>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <soci/soci.h>
+#include <nlohmann/json.hpp>
 
 #include <evstore/connection.hpp>
 #include <evstore/error.hpp>
 #include <evstore/redact.hpp>
+#include <evstore/testing.hpp>
 
 #include "process.hpp"
 
@@ -135,4 +142,54 @@ TEST(sqlite_backend, maps_a_syntax_error_to_a_database_error) {
     EXPECT_EQ(e.category(), evstore::error_category::database);
     EXPECT_EQ(e.native_code(), "SQLITE_ERROR");
   }
+}
+
+// SQLite stores JSON as the text it is given: the metadata the core writes, one item at a time
+// and through the bulk path, is byte for byte nlohmann's compact serialisation, escapes and all.
+TEST(sqlite_backend, stores_metadata_as_its_compact_serialisation_alone_and_in_bulk) {
+  auto store = evstore::testing::memory_store();
+  evstore::new_event concert;
+  concert.title = "Concert";
+  concert.start_time = evstore::timestamp{std::chrono::microseconds(1'700'000'000'000'000)};
+  concert.metadata = {{"quote\"", "back\\slash\t\x01"}, {"n", -3}};
+  const auto e = store->events().create(concert);
+  std::string controls;
+  for (char c = 1; c < 0x20; ++c) {
+    controls += c;
+  }
+  const std::vector<nlohmann::json> metadata = {
+      nlohmann::json::object(),
+      {{"camera", "bench"}, {"sequence", 123}},
+      {{"escapes", "\" \\ / \b \f \n \r \t"}, {"controls", controls}, {"del", "\x7f"}},
+      {{"caf\xc3\xa9", "\xe2\x82\xac \xf0\x9f\x98\x80"}, {"z", 1}, {"a", {1, 2.5, true, nullptr}}},
+      {{"big",
+        {std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::uint64_t>::max(), 1e300,
+         -0.0, 0.1}},
+       {"nested", {{"o", nlohmann::json::object()}, {"a", nlohmann::json::array()}}}},
+  };
+  std::vector<evstore::new_media> items;
+  for (std::size_t i = 0; i < 20; ++i) {
+    evstore::new_media m;
+    m.event_id = e.id;
+    m.uri = "file:///" + std::to_string(i);
+    m.captured_at = concert.start_time;
+    m.metadata = metadata[i % metadata.size()];
+    items.push_back(m);
+  }
+  auto stored = store->media().add_many(items);  // 20 items: the bulk path
+  stored.push_back(store->media().add(items[3]));
+  items.push_back(items[3]);
+  auto lease = store->pool().acquire();
+  // The statement runs when the full expression ends: its values outlive it.
+  const auto stored_text = [&](std::string_view table, const evstore::uuid& id) {
+    const std::string key = id.to_string();
+    std::string text;
+    lease->session() << "SELECT metadata FROM " << table << " WHERE id = :id", soci::use(key),
+        soci::into(text);
+    return text;
+  };
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    EXPECT_EQ(stored_text("media", stored[i].id), items[i].metadata.dump()) << "item " << i;
+  }
+  EXPECT_EQ(stored_text("events", e.id), concert.metadata.dump());
 }

@@ -477,6 +477,84 @@ TEST(validation, utf8_errors_give_the_offset_and_never_echo_the_bad_bytes) {
             "title: must not contain a NUL character, found one at offset 2");
 }
 
+TEST(validation, text_faults_are_found_at_every_offset_in_and_across_eight_byte_blocks) {
+  // Text is read eight ASCII bytes at a time: place each fault at every offset of a few blocks.
+  for (std::size_t at = 0; at < 26; ++at) {
+    SCOPED_TRACE(at);
+    auto e = good_event();
+    e.title = repeat("x", 26);
+    e.title[at] = '\0';
+    EXPECT_EQ(message_of([&] { evstore::validate(e); }),
+              "title: must not contain a NUL character, found one at offset " + std::to_string(at));
+    e.title[at] = '\xff';
+    EXPECT_EQ(message_of([&] { evstore::validate(e); }),
+              "title: must be valid UTF-8, found an invalid byte at offset " + std::to_string(at));
+    e.title = repeat("x", at) + e_acute + repeat("x", 25 - at);
+    EXPECT_NO_THROW(evstore::validate(e));
+  }
+}
+
+TEST(validation, ill_formed_utf8_is_reported_before_an_earlier_nul) {
+  auto e = good_event();
+  e.title = std::string("a\0bcdefghijklmnop\xff", 18);
+  EXPECT_EQ(message_of([&] { evstore::validate(e); }),
+            "title: must be valid UTF-8, found an invalid byte at offset 17");
+  e = good_event();
+  e.metadata = json{{"k", std::string("a\0bcdefghijklmnop\xff", 18)}};
+  EXPECT_EQ(message_of([&] { evstore::validate(e); }),
+            "metadata: the string at /k is not valid UTF-8");
+}
+
+TEST(validation, lengths_count_code_points_in_mixed_text_of_any_alignment) {
+  // 500 characters: blocks of ASCII broken by two-, three- and four-byte characters.
+  const std::string piece = "abcdefghi" + e_acute + "\xe2\x82\xac" + emoji;  // 12 characters
+  const std::string text = repeat(piece, 41) + repeat("z", 8);               // 500
+  auto e = good_event();
+  e.title = text;
+  EXPECT_NO_THROW(evstore::validate(e));
+  e.title = text + e_acute;
+  EXPECT_EQ(message_of([&] { evstore::validate(e); }),
+            "title: must be 1 to 500 characters, got 501");
+  e.title = "z" + text;
+  EXPECT_EQ(message_of([&] { evstore::validate(e); }),
+            "title: must be 1 to 500 characters, got 501");
+}
+
+TEST(validation, metadata_size_is_that_of_the_compact_serialisation_for_every_kind_of_value) {
+  // Checking metadata serialises it as nlohmann::json::dump() does (the text the repositories
+  // store): its size must be that of dump() for every kind of value and escape.
+  std::string controls;
+  for (char c = 1; c < 0x20; ++c) {
+    controls += c;
+  }
+  const std::vector<json> documents = {
+      json::object(),
+      json{{"camera", "bench"}, {"sequence", 123}},
+      json{{"escapes", "quote \" backslash \\ slash / tab \t newline \n"}, {"controls", controls}},
+      json{{"del", "\x7f"}, {e_acute + emoji, "\xe2\x82\xac" + emoji}},
+      json{{"integers",
+            {0, -1, 42, std::numeric_limits<std::int64_t>::min(),
+             std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::uint64_t>::max()}}},
+      json{{"floats", {0.0, -0.0, 1.0, 0.1, 1.5e300, -2.5e-300, 1e100, 123456789.125}}},
+      json{{"literals", {true, false, nullptr}}},
+      json{{"nested", {{"empty object", json::object()}, {"empty array", json::array()}}},
+           {"array", json::array({json::array({1, json{{"k", "v"}}}), json::object()})}},
+      json{{"z", 1}, {"a", 2}, {"m", {{"y", 1}, {"b", 2}}}},  // keys in sorted order
+  };
+  for (const auto& metadata : documents) {
+    SCOPED_TRACE(metadata.dump());
+    const std::size_t size = metadata.dump().size();
+    EXPECT_NO_THROW(evstore::validate_metadata(
+        metadata, evstore::validation_limits{.max_metadata_bytes = size}));
+    EXPECT_EQ(message_of([&] {
+                evstore::validate_metadata(
+                    metadata, evstore::validation_limits{.max_metadata_bytes = size - 1});
+              }),
+              "metadata: must be at most " + std::to_string(size - 1) +
+                  " bytes serialised as JSON, got " + std::to_string(size));
+  }
+}
+
 TEST(validation, is_valid_utf8_accepts_every_boundary_of_the_encoding) {
   const std::vector<std::string> good = {
       "",

@@ -56,7 +56,8 @@ struct connect_options {
 enum class bulk_type : std::uint8_t {
   text,     ///< text
   uuid,     ///< a UUID, as lower-case text
-  json,     ///< a JSON document, as text
+  json,     ///< a JSON document, as compact text (no whitespace between tokens), as
+            ///< nlohmann::json::dump() writes it
   integer,  ///< a 64-bit integer
   instant,  ///< a point in time, as an integer of microseconds since the Unix epoch (UTC)
 };
