@@ -105,6 +105,7 @@ struct health_checker::state {
   state(connection_pool& from, const database_url& url, std::string name, health_options with,
         std::vector<migration> app_migrations)
       : pool(from),
+        location(url),
         url_shown(url.redacted()),
         url_secret(url.text_with_password()),
         password(url.password),
@@ -146,8 +147,13 @@ struct health_checker::state {
     report.backend = backend;
     report.checked_at = checked_at;
     connection_pool::lease lease;
+    milliseconds ping_budget{};
     try {
       lease = pool.acquire_within(left_until(deadline, options.timeout));
+      // A deadline that passed while the pool handed the connection over is still a wait for
+      // a connection: nothing was sent on it, so it goes back unharmed. Discarding it as a
+      // query that timed out would, for an in-memory SQLite database, discard the database.
+      ping_budget = left_until(deadline, options.timeout);
       enter("waiting for the database to answer");
     } catch (const timeout_error&) {
       report.pool = pool.metrics();
@@ -163,26 +169,33 @@ struct health_checker::state {
     report.pool = pool.metrics();
     done_borrowing();
 
+    // An in-memory SQLite database lives in its one connection: discarding that would
+    // discard the database, so a failed check never does.
+    const bool keep = lease->backend().single_connection_database(location);
+    const auto discard = [&] {
+      if (!keep) {
+        lease.mark_broken();
+      }
+    };
     try {
-      report.latency =
-          lease->backend().ping(lease->session(), left_until(deadline, options.timeout));
+      report.latency = lease->backend().ping(lease->session(), ping_budget);
       enter("reading the server version");
       report.server_version = lease->server_version();
       enter("reading the migration history");
       migrator engine(*lease, app, {});
       report.schema = summarize(engine.status());
     } catch (const timeout_error&) {
-      lease.mark_broken();  // a query may still be in flight on it
+      discard();  // a query may still be in flight on it
       return down(std::move(report),
                   fmt::format("timed out after {} ms waiting for the database to answer",
                               options.timeout.count()));
     } catch (const error& e) {
       if (e.category() == error_category::connection) {
-        lease.mark_broken();
+        discard();
       }
       return down(std::move(report), describe(e));
     } catch (const std::exception& e) {
-      lease.mark_broken();
+      discard();
       return down(std::move(report), describe(e));
     }
     assess(report);
@@ -309,6 +322,7 @@ struct health_checker::state {
   }
 
   connection_pool& pool;
+  const database_url location;  // single_connection_database asks
   const std::string url_shown;
   const std::string url_secret;
   const std::string password;
