@@ -7,11 +7,13 @@
 namespace evstore::detail {
 
 std::string bindings::add(binding::kind type, bool null) {
+  if (values_.empty()) {
+    values_.reserve(typical_count);
+  }
   auto text = placeholder(values_.size());
   auto& added = values_.emplace_back();
   added.type = type;
   added.indicator = null ? soci::i_null : soci::i_ok;
-  added.name = text.substr(1);
   return text;
 }
 
@@ -62,7 +64,7 @@ std::string bindings::describe(bool values) const {
   std::string text;
   for (std::size_t i = 0; i < values_.size(); ++i) {
     const auto& b = values_[i];
-    text += (i == 0 ? "" : ", ") + b.name + "=";
+    text += (i == 0 ? "" : ", ") + placeholder(i).substr(1) + "=";
     if (b.indicator == soci::i_null) {
       text += "NULL";
     } else if (b.type == binding::kind::text) {
@@ -118,16 +120,19 @@ std::vector<native_value> bindings::native_values() const {
 }
 
 void bindings::bind_to(soci::statement& statement) {
-  for (auto& b : values_) {
+  for (std::size_t i = 0; i < values_.size(); ++i) {
+    auto& b = values_[i];
+    // SOCI keeps a copy of the name.
+    const auto name = placeholder(i).substr(1);
     switch (b.type) {
       case binding::kind::text:
-        statement.exchange(soci::use(b.text, b.indicator, b.name));
+        statement.exchange(soci::use(b.text, b.indicator, name));
         break;
       case binding::kind::integer:
-        statement.exchange(soci::use(b.integer, b.indicator, b.name));
+        statement.exchange(soci::use(b.integer, b.indicator, name));
         break;
       case binding::kind::real:
-        statement.exchange(soci::use(b.real, b.indicator, b.name));
+        statement.exchange(soci::use(b.real, b.indicator, name));
         break;
     }
   }

@@ -10,7 +10,6 @@
 #include <sstream>
 #include <string>
 #include <thread>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -158,7 +157,7 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
       got->holder = std::this_thread::get_id();
       got->leak_reported = false;
       got->broken = false;
-      borrowed_.insert(got.get());
+      borrowed_.push_back(got.get());
       record_acquisition(duration_cast<microseconds>(handed_at - start));
       return connection_pool::lease(shared_from_this(), std::move(got));
     }
@@ -168,7 +167,13 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
   void give_back(std::unique_ptr<pooled_connection> entry) noexcept {
     std::unique_ptr<pooled_connection> doomed;  // closed after the lock is released
     std::lock_guard lock(mutex_);
-    borrowed_.erase(entry.get());
+    // Unordered: the last one takes its place, so no call allocates once the pool has lent
+    // its most.
+    if (const auto held = std::find(borrowed_.begin(), borrowed_.end(), entry.get());
+        held != borrowed_.end()) {
+      *held = borrowed_.back();
+      borrowed_.pop_back();
+    }
     if (closed_) {
       --open_;
       ++destroyed_closed_;
@@ -528,7 +533,7 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
   mutable std::mutex mutex_;
   // Everything below is guarded by mutex_.
   std::deque<std::unique_ptr<pooled_connection>> idle_;  // back = most recently returned
-  std::unordered_set<pooled_connection*> borrowed_;      // for leak warnings
+  std::vector<pooled_connection*> borrowed_;             // for leak warnings
   std::deque<waiter*> waiters_;                          // front = longest waiting
   std::list<opening> openings_;
   std::size_t open_ = 0;      // idle + handed out

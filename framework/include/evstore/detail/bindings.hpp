@@ -53,11 +53,14 @@ class bindings {
   struct binding {
     enum class kind { text, integer, real } type;
     soci::indicator indicator;
-    std::string name;  // "p3"
     std::string text;
     long long integer = 0;
     double real = 0;
   };
+
+  // Room for the values of most statements (an insert's columns), made at the first: growing
+  // one at a time would move every value four times.
+  static constexpr std::size_t typical_count = 12;
 
   std::string add(binding::kind type, bool null);
 
