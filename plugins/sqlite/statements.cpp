@@ -6,10 +6,15 @@
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
+#include <charconv>
+#include <string_view>
+#include <system_error>
 #include <variant>
 #include <vector>
 
 #include <spdlog/fmt/fmt.h>
+
+#include <evstore/error.hpp>
 
 #include "backend.hpp"
 
@@ -41,13 +46,36 @@ class statement_row final : public native_row {
                : std::string_view(reinterpret_cast<const char*>(characters), size);
   }
   [[nodiscard]] std::int64_t integer(int column) const override {
+    if (sqlite_api::sqlite3_column_type(statement_, column) == SQLITE_TEXT) {
+      return parsed<std::int64_t>(column, "an integer");
+    }
     return sqlite_api::sqlite3_column_int64(statement_, column);
   }
   [[nodiscard]] double real(int column) const override {
+    if (sqlite_api::sqlite3_column_type(statement_, column) == SQLITE_TEXT) {
+      return parsed<double>(column, "a number");
+    }
     return sqlite_api::sqlite3_column_double(statement_, column);
   }
 
  private:
+  // Text read as a number: all of it, or an error. SQLite's own conversion reads the longest
+  // numeric prefix and gives 0 for none, which would turn bad data into a wrong value.
+  template <typename T>
+  T parsed(int column, std::string_view what) const {
+    const auto digits = text(column);
+    T value{};
+    const auto [end, failure] =
+        std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (failure != std::errc{} || end != digits.data() + digits.size()) {
+      throw error(
+          error_category::database,
+          fmt::format("sqlite: column {} of a result is not {}: \"{}\"", column + 1, what, digits),
+          "", "sqlite");
+    }
+    return value;
+  }
+
   sqlite3_stmt* statement_;
 };
 

@@ -98,6 +98,22 @@ TEST_P(native_statement_conformance, an_integer_column_read_as_text_gives_its_di
   EXPECT_EQ(rows, 1);
 }
 
+TEST_P(native_statement_conformance, a_text_column_reads_as_a_number_only_when_it_is_one) {
+  auto statement =
+      native_->prepare(connection_->session(),
+                       "SELECT CAST(:p0 AS TEXT), CAST(:p1 AS TEXT), CAST(:p2 AS TEXT)", 3, true);
+  const std::vector values = {text("-42"), text("2.5"), text("12abc")};
+  int rows = 0;
+  statement->execute(values, [&](const native_row& row) {
+    ++rows;
+    EXPECT_EQ(row.integer(0), -42);
+    EXPECT_EQ(row.real(1), 2.5);
+    EXPECT_THROW((void)row.integer(2), error);
+    EXPECT_THROW((void)row.real(2), error);
+  });
+  EXPECT_EQ(rows, 1);
+}
+
 TEST_P(native_statement_conformance,
        the_dialects_timestamp_and_uuid_columns_read_back_exactly_what_was_bound) {
   const auto& sql = *connection_->backend().sql_dialect();
