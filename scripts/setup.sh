@@ -17,6 +17,8 @@ packages=(
   util-linux iproute2 procps
   # the network-partition fault test: ip netns (iproute2) and iptables to drop traffic
   iptables
+  # the transaction-mode pooler and the HA cluster the production-topology tests run
+  pgbouncer postgresql-15-auto-failover
 )
 
 missing=()
