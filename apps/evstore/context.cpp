@@ -38,6 +38,9 @@ context::context(const global_options& flags)
   if (!flags.migrations_dir.empty()) {
     config_.set("EVSTORE_MIGRATIONS_DIR", flags.migrations_dir, "--migrations-dir");
   }
+  if (!flags.direct_url.empty()) {
+    config_.set("EVSTORE_DIRECT_URL", flags.direct_url, "--direct-url");
+  }
   if (flags.lock_timeout > 0) {
     config_.set("EVSTORE_MIGRATION_LOCK_TIMEOUT", std::to_string(flags.lock_timeout),
                 "--lock-timeout");
@@ -51,14 +54,6 @@ context::context(const global_options& flags)
   }
   apply_log_level(config_.get("EVSTORE_LOG_LEVEL").value_or("warn"),
                   config_.origin("EVSTORE_LOG_LEVEL"));
-}
-
-connect_options context::connection_options() const {
-  connect_options options;
-  options.connect_timeout = config_.seconds("EVSTORE_CONNECT_TIMEOUT", options.connect_timeout);
-  options.busy_timeout = config_.seconds("EVSTORE_BUSY_TIMEOUT", options.busy_timeout);
-  options.application_name = config_.get("EVSTORE_APPLICATION_NAME").value_or("evstore");
-  return options;
 }
 
 std::vector<migration> context::app_migrations(const std::string& backend) const {
@@ -80,9 +75,11 @@ std::unique_ptr<store> context::open_store() const {
 }
 
 connection context::connect(const plugin_registry& plugins) const {
-  auto conn = connection::open(plugins, config_.database(), connection_options());
-  conn.set_query_log(store_options_from(config_).query_log);
-  return conn;
+  return open_connection(plugins, config_.database(), store_options_from(config_));
+}
+
+connection context::connect_for_migrations(const plugin_registry& plugins) const {
+  return open_migration_connection(plugins, config_.database(), store_options_from(config_));
 }
 
 plugin_registry context::discover_plugins() const {

@@ -22,6 +22,7 @@ struct global_options {
   double connect_timeout = 0;  // seconds; 0 means "not given"
   std::string migrations_dir;
   double lock_timeout = 0;  // seconds; 0 means "not given"
+  std::string direct_url;
 };
 
 class context {
@@ -30,7 +31,6 @@ class context {
   explicit context(const global_options& flags);
 
   [[nodiscard]] const evstore::config& config() const noexcept { return config_; }
-  [[nodiscard]] connect_options connection_options() const;
   /// The application's migrations for `backend` (scope "app"): EVSTORE_MIGRATIONS_DIR/<backend>/
   /// when that folder exists (one per dialect, as `migrate create` writes them), else the
   /// folder itself; none when it is not set.
@@ -39,8 +39,13 @@ class context {
   /// Opens a store on the configured database, with the configured settings.
   [[nodiscard]] std::unique_ptr<store> open_store() const;
 
-  /// Opens a connection to the configured database.
+  /// Opens a connection to the configured database, with the configured settings (those in
+  /// the URL too), as the store opens each of its own.
   [[nodiscard]] connection connect(const plugin_registry& plugins) const;
+
+  /// Opens the connection migrations run on: EVSTORE_DIRECT_URL when set, else as connect();
+  /// refuses a transaction-mode pooler without a direct URL (migration_error).
+  [[nodiscard]] connection connect_for_migrations(const plugin_registry& plugins) const;
 
   /// Discovers the plugins on the search path (EVSTORE_PLUGIN_PATH, then the default).
   [[nodiscard]] plugin_registry discover_plugins() const;

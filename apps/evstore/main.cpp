@@ -93,6 +93,8 @@ int main(int argc, char** argv) {
       "then the application's from --migrations-dir (scope app). A VERSION is N (the app "
       "scope when a migrations folder is set, else evstore) or SCOPE:N.");
   migrate->require_subcommand(1);
+  // Its options may also follow its subcommand: `migrate up --migrations-dir DIR`.
+  migrate->fallthrough();
   migrate->add_option("--migrations-dir", flags.migrations_dir,
                       "The application's migrations: DIR/<backend>/ if it exists, else DIR "
                       "(overrides EVSTORE_MIGRATIONS_DIR)");
@@ -101,6 +103,9 @@ int main(int argc, char** argv) {
                    "Seconds to wait for another migrator (default 10; overrides "
                    "EVSTORE_MIGRATION_LOCK_TIMEOUT)")
       ->check(CLI::PositiveNumber);
+  migrate->add_option("--direct-url", flags.direct_url,
+                      "The database server's own URL, bypassing a pooler: migrations run there "
+                      "(overrides EVSTORE_DIRECT_URL; needed with pooler=transaction)");
   using action = evstore::cli::migrate_request::action;
   const auto on = [&](CLI::App* command, action what) {
     command->callback([&migration, what] { migration.what = what; });

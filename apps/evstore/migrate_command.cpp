@@ -108,7 +108,7 @@ exit_code migrate(const context& ctx, const migrate_request& request) {
     return create(ctx, request.argument);
   }
   const auto plugins = ctx.discover_plugins();
-  auto connection = ctx.connect(plugins);
+  auto connection = ctx.connect_for_migrations(plugins);
   migrator_options options;
   options.lock_timeout =
       ctx.config().seconds("EVSTORE_MIGRATION_LOCK_TIMEOUT", options.lock_timeout);

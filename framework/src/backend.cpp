@@ -13,6 +13,18 @@ dialect::~dialect() = default;
 native_statement::~native_statement() = default;
 native_statements::~native_statements() = default;
 
+const char* to_string(pooler_mode mode) noexcept {
+  switch (mode) {
+    case pooler_mode::none:
+      return "none";
+    case pooler_mode::session:
+      return "session";
+    case pooler_mode::transaction:
+      return "transaction";
+  }
+  return "none";
+}
+
 statement_statistics backend::top_statements(soci::session&, std::size_t) const {
   statement_statistics none;
   none.advice = fmt::format(

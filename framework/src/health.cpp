@@ -81,6 +81,7 @@ nlohmann::json health_report::to_json() const {
   out["status"] = to_string(status);
   out["reason"] = reason.empty() ? json(nullptr) : json(reason);
   out["backend"] = backend;
+  out["pooler"] = to_string(pooler);
   out["server_version"] = server_version.empty() ? json(nullptr) : json(server_version);
   // Microseconds over 1000 have at most three decimals, and JSON numbers print shortest.
   out["latency_ms"] =
@@ -124,6 +125,7 @@ struct health_checker::state {
     } catch (...) {
       // Nothing may escape a thread; perform() catches what the database throws.
       report.backend = backend;
+      report.pooler = options.pooler;
       report.checked_at = checked_at;
       report = down(std::move(report), "error: the check failed unexpectedly");
     }
@@ -145,6 +147,7 @@ struct health_checker::state {
                         std::chrono::system_clock::time_point checked_at) {
     health_report report;
     report.backend = backend;
+    report.pooler = options.pooler;
     report.checked_at = checked_at;
     connection_pool::lease lease;
     milliseconds ping_budget{};
@@ -314,6 +317,7 @@ struct health_checker::state {
                                 std::chrono::system_clock::time_point checked_at) {
     health_report report;
     report.backend = backend;
+    report.pooler = options.pooler;
     report.checked_at = checked_at;
     report.pool = pool.metrics();
     report = down(std::move(report), std::move(reason));

@@ -12,6 +12,9 @@
 #include <spdlog/spdlog.h>
 
 #include "evstore/error.hpp"
+#include "evstore/native_statements.hpp"
+
+#include "rows.hpp"
 
 namespace evstore {
 namespace {
@@ -178,21 +181,25 @@ std::vector<migrator::recorded_migration> migrator::read_history() {
     if (exists == 0) {
       return history;
     }
-    recorded_migration row;
-    long long version = 0;
-    long long execution_ms = 0;
-    soci::statement query =
-        (session.prepare << fmt::format("SELECT scope, version, name, checksum, {}, execution_ms "
-                                        "FROM {} ORDER BY scope, version",
-                                        dialect_.timestamp_text("applied_at"), history_table),
-         soci::into(row.id.scope), soci::into(version), soci::into(row.name),
-         soci::into(row.checksum), soci::into(row.applied_at), soci::into(execution_ms));
-    query.execute();
-    while (query.fetch()) {
-      row.id.version = version;
-      row.execution_ms = execution_ms;
-      history.push_back(row);
-    }
+    // Through the statement path the repositories use: behind a transaction-mode pooler it
+    // sends the statement unnamed, where SOCI's prepared statement would be a named one.
+    static constexpr std::array kinds = {detail::column_kind::text, detail::column_kind::integer,
+                                         detail::column_kind::text, detail::column_kind::text,
+                                         detail::column_kind::text, detail::column_kind::integer};
+    detail::bindings none;
+    detail::run_statement(
+        connection_,
+        fmt::format("SELECT scope, version, name, checksum, {}, execution_ms FROM {} ORDER BY "
+                    "scope, version",
+                    dialect_.timestamp_text("applied_at"), history_table),
+        none, 'h', kinds, [&history](const native_row& columns) {
+          history.push_back(
+              {.id = {.scope = std::string(columns.text(0)), .version = columns.integer(1)},
+               .name = std::string(columns.text(2)),
+               .checksum = std::string(columns.text(3)),
+               .applied_at = std::string(columns.text(4)),
+               .execution_ms = columns.integer(5)});
+        });
   } catch (...) {
     connection_.backend().rethrow_translated(std::current_exception(),
                                              "reading the migration history");

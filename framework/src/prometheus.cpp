@@ -71,6 +71,10 @@ std::string prometheus_text(const pool_metrics& pool, const store_statistics& st
   exposition out;
   out.family("evstore_build_info", "gauge", "evstore's version; always 1");
   out.sample("evstore_build_info", 1, fmt::format("version=\"{}\"", EVSTORE_VERSION_STRING));
+  out.family("evstore_pooler_info", "gauge",
+             "The connection pooler between evstore and the database (none, session, "
+             "transaction); always 1");
+  out.sample("evstore_pooler_info", 1, fmt::format("mode=\"{}\"", to_string(last.pooler)));
 
   out.single("evstore_pool_size", "gauge", "Connections that exist: idle, in use and being opened",
              pool.size);

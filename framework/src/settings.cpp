@@ -50,6 +50,16 @@ auto seconds_into(milliseconds pool_settings::*member) {
                   const std::string& text) { o.pool.*member = parse_seconds(name, origin, text); };
 }
 
+pooler_mode parse_pooler(std::string_view name, std::string_view origin, const std::string& text) {
+  for (const auto mode : {pooler_mode::none, pooler_mode::session, pooler_mode::transaction}) {
+    if (text == to_string(mode)) {
+      return mode;
+    }
+  }
+  throw config_error(
+      fmt::format("{} from {}: expected none, session or transaction", name, origin));
+}
+
 const std::vector<setting>& settings() {
   static const std::vector<setting> table = {
       {"pool_max", "EVSTORE_POOL_MAX", count_into(&pool_settings::max_size)},
@@ -89,6 +99,9 @@ const std::vector<setting>& settings() {
       {"call_timeout", "EVSTORE_CALL_TIMEOUT",
        [](store_options& o, std::string_view name, std::string_view origin,
           const std::string& text) { o.call_timeout = parse_seconds(name, origin, text); }},
+      {"pooler", "EVSTORE_POOLER",
+       [](store_options& o, std::string_view name, std::string_view origin,
+          const std::string& text) { o.connect.pooler = parse_pooler(name, origin, text); }},
   };
   return table;
 }
@@ -119,6 +132,15 @@ store_options store_options_from(const config& cfg) {
   options.connect.application_name =
       cfg.get("EVSTORE_APPLICATION_NAME").value_or(options.connect.application_name);
   options.plugin_path = cfg.get("EVSTORE_PLUGIN_PATH").value_or("");
+  if (const auto text = cfg.get("EVSTORE_DIRECT_URL")) {
+    try {
+      options.direct_url = parse_database_url(*text);
+    } catch (const config_error& e) {
+      // The parser's message names a position, never the URL's text or password.
+      throw config_error(fmt::format("EVSTORE_DIRECT_URL from {}: {}",
+                                     cfg.origin("EVSTORE_DIRECT_URL"), e.what()));
+    }
+  }
 
   const auto environment = cfg.get("EVSTORE_ENV").value_or("development");
   if (environment != "development" && environment != "production" && environment != "test") {

@@ -247,6 +247,33 @@ connection open_with_retries(const plugin_registry& plugins, const database_url&
 
 }  // namespace
 
+connection open_connection(const plugin_registry& plugins, database_url url,
+                           store_options options) {
+  apply_url_settings(url, options);
+  auto conn = connection::open(plugins, url, options.connect);
+  conn.set_query_log(options.query_log);
+  return conn;
+}
+
+connection open_migration_connection(const plugin_registry& plugins, database_url url,
+                                     store_options options) {
+  apply_url_settings(url, options);
+  if (options.direct_url) {
+    // The server's own address: whatever the main URL says of a pooler, this one has none
+    // unless it says so itself.
+    options.connect.pooler = pooler_mode::none;
+    return open_connection(plugins, *options.direct_url, options);
+  }
+  if (options.connect.pooler == pooler_mode::transaction) {
+    throw migration_error(
+        "migrations cannot run through a transaction-mode pooler (pooler=transaction): the "
+        "migration lock belongs to a session, which such a pooler hands to other clients, so "
+        "two migrators could both run; set EVSTORE_DIRECT_URL (or --direct-url) to the "
+        "database server's own address, bypassing the pooler");
+  }
+  return open_connection(plugins, std::move(url), std::move(options));
+}
+
 std::unique_ptr<store> store::open(const database_url& requested, store_options options) {
   auto url = requested;
   apply_url_settings(url, options);
@@ -299,6 +326,11 @@ void store::run_transaction(const std::function<void(evstore::transaction&)>& wo
 }
 
 std::vector<migration_step> store::migrate(std::vector<migration> app) {
+  if (state_->options.direct_url || state_->options.connect.pooler == pooler_mode::transaction) {
+    auto conn = open_migration_connection(state_->plugins, state_->url, state_->options);
+    migrator engine(conn, std::move(app), {});
+    return engine.up();
+  }
   auto lease = state_->pool->acquire();
   migrator engine(*lease, std::move(app), {});
   return engine.up();
@@ -306,6 +338,10 @@ std::vector<migration_step> store::migrate(std::vector<migration> app) {
 
 const backend& store::database_backend() const noexcept {
   return *state_->plugin.backend;
+}
+
+const store_options& store::options() const noexcept {
+  return state_->options;
 }
 
 pool_metrics store::metrics() const {

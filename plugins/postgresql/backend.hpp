@@ -77,6 +77,27 @@ class postgresql_backend final : public backend, public native_statements {
 /// `options`.
 [[nodiscard]] std::string conninfo(const database_url& url, const connect_options& options);
 
+/// What statements on a connection must apply themselves, because a transaction-mode pooler
+/// keeps no session setting (connect_options::pooler): set by open() on the PGconn (libpq
+/// instance data, freed with the PGconn).
+struct connection_settings {
+  pooler_mode pooler = pooler_mode::none;
+  /// statement_timeout in milliseconds, as text, to apply in each transaction and to each
+  /// statement outside one; empty when there is none to apply (no pooler: it is a session
+  /// setting, sent at connect).
+  std::string local_statement_timeout;
+};
+
+/// The settings open() attached to `conn`; the defaults for any other connection.
+[[nodiscard]] const connection_settings& settings_of(const PGconn* conn);
+
+/// The hint appended to an error that a transaction-mode pooler causes when evstore is not
+/// told about it (a refused startup parameter, a prepared statement on another server
+/// connection).
+constexpr std::string_view pooler_hint =
+    " (behind a transaction-mode pooler such as PgBouncer? set pooler=transaction in the URL "
+    "or EVSTORE_POOLER=transaction)";
+
 /// libpq's handle of `session`, a session this backend opened; nullptr once it is closed.
 [[nodiscard]] PGconn* native_connection(soci::session& session);
 

@@ -179,7 +179,12 @@ bool postgresql_backend::copy_rows(soci::session& session, std::string_view tabl
                                    std::span<const bulk_column> columns,
                                    std::span<const bulk_value> values) const {
   PGconn* conn = native_connection(session);
-  std::string command = fmt::format("COPY \"{}\" (", table);
+  // Behind a transaction-mode pooler, statement_timeout is set for this transaction in the
+  // same round trip (copy_rows runs inside a transaction).
+  const auto& timeout = settings_of(conn).local_statement_timeout;
+  std::string command =
+      timeout.empty() ? std::string() : fmt::format("SET LOCAL statement_timeout = {}; ", timeout);
+  command += fmt::format("COPY \"{}\" (", table);
   for (std::size_t i = 0; i < columns.size(); ++i) {
     command += fmt::format("{}\"{}\"", i == 0 ? "" : ", ", columns[i].name);
   }
@@ -188,6 +193,10 @@ bool postgresql_backend::copy_rows(soci::session& session, std::string_view tabl
     throw_connection_lost(conn, table);
   }
   PGresult* started = PQgetResult(conn);
+  if (!timeout.empty() && started != nullptr && PQresultStatus(started) == PGRES_COMMAND_OK) {
+    PQclear(started);
+    started = PQgetResult(conn);
+  }
   const bool copying = started != nullptr && PQresultStatus(started) == PGRES_COPY_IN;
   if (!copying) {
     // Not in COPY state: the error (e.g. a failed transaction) is in this result.

@@ -7,6 +7,8 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include <evstore/error.hpp>
+
 #include "backend.hpp"
 
 namespace evstore::postgresql {
@@ -222,10 +224,21 @@ bool postgresql_dialect::lock_migrations(soci::session& session,
 }
 
 void postgresql_dialect::unlock_migrations(soci::session& session) const {
+  int released = 0;
   try {
-    session << fmt::format("SELECT pg_advisory_unlock({})", migration_lock_key);
+    session << fmt::format("SELECT CASE WHEN pg_advisory_unlock({}) THEN 1 ELSE 0 END",
+                           migration_lock_key),
+        soci::into(released);
   } catch (...) {
     rethrow_translated_error(std::current_exception(), "releasing the migration lock");
+  }
+  // False: this session did not hold the lock (the server answers with a WARNING only), so
+  // whoever holds it keeps it: a pooler moved the session, or it was released twice.
+  if (released == 0) {
+    throw migration_error(
+        "postgresql: releasing the migration lock: this session did not hold it (behind a "
+        "transaction-mode pooler, run migrations through EVSTORE_DIRECT_URL)",
+        "", "postgresql");
   }
 }
 

@@ -12,6 +12,7 @@
 #include <system_error>
 #include <thread>
 
+#include <libpq-events.h>
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 
@@ -81,7 +82,67 @@ void await_result(PGconn* conn, ping_clock::time_point until, std::chrono::milli
   }
 }
 
+// Frees the connection_settings attached to a PGconn when libpq destroys it.
+int settings_event(PGEventId event, void* info, void* /*pass_through*/) {
+  if (event == PGEVT_CONNDESTROY) {
+    const auto* destroyed = static_cast<PGEventConnDestroy*>(info);
+    std::unique_ptr<connection_settings>(
+        static_cast<connection_settings*>(PQinstanceData(destroyed->conn, &settings_event)));
+  }
+  return 1;
+}
+
+void attach_settings(PGconn* conn, connection_settings settings) {
+  auto owned = std::make_unique<connection_settings>(std::move(settings));
+  if (PQregisterEventProc(conn, &settings_event, "evstore settings", nullptr) == 0 ||
+      PQsetInstanceData(conn, &settings_event, owned.get()) == 0) {
+    throw connection_error("postgresql: cannot attach evstore's settings to a connection", "",
+                           "postgresql");
+  }
+  (void)owned.release();  // libpq owns it now: settings_event frees it
+}
+
+// Applies a session setting right after connecting (pooler=session: a session pooler refuses
+// startup options but keeps a session's settings while the client stays connected).
+void set_session(PGconn* conn, const std::string& statement) {
+  PGresult* result = PQexec(conn, statement.c_str());
+  const bool done = PQresultStatus(result) == PGRES_COMMAND_OK;
+  const std::string why = done ? "" : trimmed(PQresultErrorMessage(result));
+  PQclear(result);
+  if (!done) {
+    throw connection_error(fmt::format("postgresql: applying a session setting: {}", why), "",
+                           "postgresql");
+  }
+}
+
+// The connect failure's text on one line; a pooler's refusal of a startup parameter gets the
+// setting that avoids it.
+std::string connect_failure(std::string_view what, pooler_mode pooler) {
+  std::string why;
+  for (const char c : what) {
+    const bool space = c == '\n' || c == '\t' || c == ' ';
+    if (!space || (!why.empty() && why.back() != ' ')) {
+      why += space ? ' ' : c;
+    }
+  }
+  if (!why.empty() && why.back() == ' ') {
+    why.pop_back();
+  }
+  if (pooler == pooler_mode::none &&
+      why.find("unsupported startup parameter") != std::string::npos) {
+    why += pooler_hint;
+  }
+  return why;
+}
+
 }  // namespace
+
+const connection_settings& settings_of(const PGconn* conn) {
+  static const connection_settings defaults;
+  const auto* attached =
+      static_cast<const connection_settings*>(PQinstanceData(conn, &settings_event));
+  return attached != nullptr ? *attached : defaults;
+}
 
 PGconn* native_connection(soci::session& session) {
   auto* native = static_cast<soci::postgresql_session_backend*>(session.get_backend());
@@ -112,9 +173,10 @@ std::string conninfo(const database_url& url, const connect_options& options) {
     append(query, "application_name", options.application_name);
   }
   // statement_timeout goes in the startup packet (no round trip of its own), added to the
-  // URL's own `options` unless those set it already.
+  // URL's own `options` unless those set it already. A pooler refuses startup options: the
+  // setting is then applied after connecting (open()).
   std::string startup_options = url.param("options").value_or("");
-  if (options.statement_timeout.count() > 0 &&
+  if (options.pooler == pooler_mode::none && options.statement_timeout.count() > 0 &&
       startup_options.find("statement_timeout") == std::string::npos) {
     startup_options += fmt::format("{}-c statement_timeout={}", startup_options.empty() ? "" : " ",
                                    options.statement_timeout.count());
@@ -134,29 +196,37 @@ std::string conninfo(const database_url& url, const connect_options& options) {
 
 std::unique_ptr<soci::session> postgresql_backend::open(const database_url& url,
                                                         const connect_options& options) const {
+  if (options.pooler != pooler_mode::none && url.param("options")) {
+    throw config_error(fmt::format(
+        "postgresql: the URL's options parameter cannot pass a pooler (pooler={}): PgBouncer "
+        "refuses the startup parameter options; remove it (evstore applies statement_timeout "
+        "itself)",
+        to_string(options.pooler)));
+  }
+  std::unique_ptr<soci::session> session;
   try {
-    auto session = std::make_unique<soci::session>(soci::postgresql, conninfo(url, options));
-    auto* native = static_cast<soci::postgresql_session_backend*>(session->get_backend());
-    PQsetNoticeProcessor(native->conn_, &log_notice, nullptr);
-    return session;
+    session = std::make_unique<soci::session>(soci::postgresql, conninfo(url, options));
   } catch (const std::exception& e) {
     // SOCI reports every connect failure as a plain soci_error without SQLSTATE (PITFALLS.md);
     // libpq's text may quote the connection string, so it is redacted.
-    std::string why;
-    for (const char c : std::string_view(e.what())) {
-      const bool space = c == '\n' || c == '\t' || c == ' ';
-      if (!space || (!why.empty() && why.back() != ' ')) {
-        why += space ? ' ' : c;
-      }
-    }
-    if (!why.empty() && why.back() == ' ') {
-      why.pop_back();
-    }
     throw connection_error(
-        redact(fmt::format("postgresql: cannot connect to {}: {}", url.redacted(), why),
+        redact(fmt::format("postgresql: cannot connect to {}: {}", url.redacted(),
+                           connect_failure(e.what(), options.pooler)),
                url.password),
         "", "postgresql");
   }
+  PGconn* conn = native_connection(*session);
+  PQsetNoticeProcessor(conn, &log_notice, nullptr);
+  const auto timeout = std::to_string(options.statement_timeout.count());
+  if (options.pooler == pooler_mode::session && options.statement_timeout.count() > 0) {
+    set_session(conn, fmt::format("SET statement_timeout = {}", timeout));
+  }
+  if (options.pooler == pooler_mode::transaction) {
+    attach_settings(
+        conn, {.pooler = options.pooler,
+               .local_statement_timeout = options.statement_timeout.count() > 0 ? timeout : ""});
+  }
+  return session;
 }
 
 bool postgresql_backend::single_connection_database(const database_url&) const {

@@ -44,6 +44,20 @@ using result_ptr = std::unique_ptr<PGresult, result_deleter>;
                                                            : PQerrorMessage(conn))));
 }
 
+// What was being done, with the setting to make when the failure shows that a transaction-mode
+// pooler handed the connection's named statements to another client: a statement of ours
+// already exists (42P05) or no longer does (26000).
+std::string pooled_statement_failure(const PGresult* result, std::string_view doing) {
+  const char* code = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  const std::string_view sqlstate = code != nullptr ? code : "";
+  const std::string_view message = result != nullptr ? PQresultErrorMessage(result) : "";
+  if ((sqlstate == "42P05" || sqlstate == "26000") &&
+      message.find("\"evstore_") != std::string_view::npos) {
+    return fmt::format("{}{}", doing, pooler_hint);
+  }
+  return std::string(doing);
+}
+
 // Type OIDs of PostgreSQL's catalog (pg_type.dat): fixed, the same in every version.
 namespace oid {
 constexpr Oid int8 = 20;
@@ -260,7 +274,9 @@ class pg_statement final : public native_statement {
  public:
   pg_statement(soci::session& session, const std::string& sql, std::size_t parameters, bool keep)
       : session_(session), sql_(to_numbered_parameters(sql)) {
-    if (!keep) {
+    // A named statement lives on one server connection, which a transaction-mode pooler hands
+    // to other clients between transactions: there, every statement is sent unnamed.
+    if (!keep || settings_of(native_connection(session_)).pooler == pooler_mode::transaction) {
       return;
     }
     static std::atomic<std::uint64_t> counter = 0;
@@ -273,7 +289,8 @@ class pg_statement final : public native_statement {
         PQprepare(conn, name_.c_str(), sql_.c_str(), static_cast<int>(parameters), nullptr));
     if (PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
       name_.clear();
-      throw_failure(conn, prepared.get(), "preparing a statement");
+      throw_failure(conn, prepared.get(),
+                    pooled_statement_failure(prepared.get(), "preparing a statement"));
     }
   }
   pg_statement(const pg_statement&) = delete;
@@ -300,15 +317,13 @@ class pg_statement final : public native_statement {
     for (std::size_t i = 0; i < values.size(); ++i) {
       texts[i] = parameter_text(values[i], numbers[i]);
     }
-    const int count = static_cast<int>(values.size());
-    constexpr int binary = 1;
-    const result_ptr result(name_.empty() ? PQexecParams(conn, sql_.c_str(), count, nullptr,
-                                                         texts.data(), nullptr, nullptr, binary)
-                                          : PQexecPrepared(conn, name_.c_str(), count, texts.data(),
-                                                           nullptr, nullptr, binary));
+    const auto& timeout = settings_of(conn).local_statement_timeout;
+    const result_ptr result =
+        timeout.empty() ? run(conn, texts) : run_with_local_timeout(conn, texts, timeout);
     const auto status = PQresultStatus(result.get());
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-      throw_failure(conn, result.get(), "running a statement");
+      throw_failure(conn, result.get(),
+                    pooled_statement_failure(result.get(), "running a statement"));
     }
     const int rows = PQntuples(result.get());
     scratch_.resize(static_cast<std::size_t>(PQnfields(result.get())));
@@ -323,6 +338,63 @@ class pg_statement final : public native_statement {
   }
 
  private:
+  static constexpr int binary = 1;
+
+  // Sends the statement and waits for its result, in one round trip.
+  result_ptr run(PGconn* conn, const std::vector<const char*>& texts) const {
+    const int count = static_cast<int>(texts.size());
+    return result_ptr(name_.empty() ? PQexecParams(conn, sql_.c_str(), count, nullptr, texts.data(),
+                                                   nullptr, nullptr, binary)
+                                    : PQexecPrepared(conn, name_.c_str(), count, texts.data(),
+                                                     nullptr, nullptr, binary));
+  }
+
+  // Behind a transaction-mode pooler: the statement runs after setting statement_timeout for
+  // the current transaction only (set_config's is_local), both in one pipeline and so in one
+  // round trip. Up to the pipeline's sync, the two share a transaction, implicit outside
+  // BEGIN, so the pooler keeps them on one server connection and the setting ends with it.
+  result_ptr run_with_local_timeout(PGconn* conn, const std::vector<const char*>& texts,
+                                    const std::string& timeout) const {
+    static constexpr const char* set_timeout = "SELECT set_config('statement_timeout', $1, true)";
+    if (PQenterPipelineMode(conn) == 0) {
+      throw_failure(conn, nullptr, "running a statement");
+    }
+    const char* timeout_text = timeout.c_str();
+    const int count = static_cast<int>(texts.size());
+    const bool sent =
+        PQsendQueryParams(conn, set_timeout, 1, nullptr, &timeout_text, nullptr, nullptr, 0) != 0 &&
+        (name_.empty() ? PQsendQueryParams(conn, sql_.c_str(), count, nullptr, texts.data(),
+                                           nullptr, nullptr, binary)
+                       : PQsendQueryPrepared(conn, name_.c_str(), count, texts.data(), nullptr,
+                                             nullptr, binary)) != 0 &&
+        PQpipelineSync(conn) != 0;
+    // The results: set_config's, the statement's (each followed by a null), then the sync's.
+    result_ptr setting;
+    result_ptr statement;
+    for (int query = 0; sent;) {
+      result_ptr next(PQgetResult(conn));
+      if (next == nullptr) {
+        if (PQstatus(conn) == CONNECTION_BAD) {
+          break;
+        }
+        ++query;
+        continue;
+      }
+      if (PQresultStatus(next.get()) == PGRES_PIPELINE_SYNC) {
+        break;
+      }
+      (query == 0 ? setting : statement) = std::move(next);
+    }
+    PQexitPipelineMode(conn);
+    if (setting != nullptr && PQresultStatus(setting.get()) != PGRES_TUPLES_OK) {
+      throw_failure(conn, setting.get(), "setting statement_timeout");
+    }
+    if (statement == nullptr) {
+      throw_failure(conn, nullptr, "running a statement");
+    }
+    return statement;
+  }
+
   // PostgreSQL numbers parameters $1, $2, ...: `:p<n>` becomes `$<n+1>`, outside quoted
   // literals and identifiers, and never in a `::` cast.
   static std::string to_numbered_parameters(const std::string& sql) {

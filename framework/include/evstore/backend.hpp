@@ -32,6 +32,29 @@ class session;
 
 namespace evstore {
 
+/// Whether a connection pooler (PgBouncer, pgcat, RDS Proxy, ...) stands between evstore and
+/// the database server, and how it pools; see docs/deployment.md.
+enum class pooler_mode : std::uint8_t {
+  /// No pooler, or one that passes everything through: session settings are sent once, at
+  /// connect (PostgreSQL: in the startup packet's `options`).
+  none,
+  /// A session-pooling pooler: each client keeps one server connection until it disconnects,
+  /// but the pooler refuses startup `options` (PgBouncer): session settings are sent with
+  /// `SET` right after connecting.
+  session,
+  /// A transaction-pooling pooler: a client holds a server connection only for one
+  /// transaction (or one statement outside a transaction), then another client may get it.
+  /// No startup `options`, no session `SET` (it would leak to other clients), no named
+  /// prepared statement (it lives on one server connection): session settings are applied
+  /// inside each transaction and for each statement (PostgreSQL: `set_config(..., true)`
+  /// in the same round trip), and statements are sent unnamed. Migrations need a direct
+  /// connection to the server (store_options::direct_url).
+  transaction,
+};
+
+/// "none", "session" or "transaction".
+[[nodiscard]] EVSTORE_API const char* to_string(pooler_mode mode) noexcept;
+
 /// How to open a connection; the URL's own parameters take precedence where both apply.
 struct connect_options {
   /// The longest a connection attempt may take.
@@ -50,6 +73,11 @@ struct connect_options {
   /// used let go beyond it); 0 prepares none: every statement is sent whole, in one round trip
   /// (for PgBouncer in transaction pooling mode, which cannot keep prepared statements).
   std::size_t statement_cache_size = 64;
+
+  /// The pooler between evstore and the server (URL `pooler=`, EVSTORE_POOLER). Backends
+  /// without a server ignore it. Added in evstore 1.2, after every member above, so that a
+  /// plugin built against 1.1 reads the members it knows where they always were.
+  pooler_mode pooler = pooler_mode::none;
 };
 
 /// How backend::copy_rows writes a column's values.

@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "evstore/backend.hpp"
 #include "evstore/config.hpp"
 #include "evstore/export.hpp"
 #include "evstore/migration.hpp"
@@ -60,11 +61,13 @@ struct EVSTORE_API health_report {
   std::optional<health_schema> schema;
   pool_metrics pool;                                 ///< the pool's figures during the check
   std::chrono::system_clock::time_point checked_at;  ///< when the check started
+  /// The pooler the store's connections go through (health_options::pooler).
+  pooler_mode pooler = pooler_mode::none;
 
   /// The report as JSON: `status`, `reason` (null when up), `backend`, `server_version`,
-  /// `latency_ms` (milliseconds, 3 decimals), `schema` {`current`, `latest`, `pending`},
-  /// `pool` {`size`, `max`, `idle`, `in_use`, `waiting`} and `checked_at` (ISO 8601, UTC,
-  /// microseconds). Fields the check did not reach are null.
+  /// `pooler` (none, session or transaction), `latency_ms` (milliseconds, 3 decimals), `schema`
+  /// {`current`, `latest`, `pending`}, `pool` {`size`, `max`, `idle`, `in_use`, `waiting`} and
+  /// `checked_at` (ISO 8601, UTC, microseconds). Fields the check did not reach are null.
   [[nodiscard]] nlohmann::json to_json() const;
 };
 
@@ -76,6 +79,9 @@ struct health_options {
   std::chrono::milliseconds cache_for{1000};
   /// This many callers waiting for a pooled connection make the status degraded; 0 never.
   std::size_t degraded_waiters = 1;
+  /// The pooler the pool's connections go through, named in every report (the store's
+  /// connect.pooler).
+  pooler_mode pooler = pooler_mode::none;
 };
 
 /// Counters of a health_checker since its construction, for /metrics.

@@ -60,9 +60,30 @@ struct store_options {
   std::chrono::milliseconds call_timeout{std::chrono::seconds(35)};
   /// Searched for plugins before the default folder (as EVSTORE_PLUGIN_PATH).
   std::string plugin_path;
+  /// The database server's own address, bypassing any pooler (EVSTORE_DIRECT_URL), as
+  /// Prisma's `directUrl`: migrations run there, where a session lock and statements outside a
+  /// transaction (CREATE INDEX CONCURRENTLY) work. Without it, migrations use the store's URL,
+  /// which they refuse when it declares a transaction-mode pooler (connect.pooler).
+  std::optional<database_url> direct_url;
 };
 
 class transaction;
+
+/// Opens one connection as a store on `url` would open each of its own: evstore's parameters
+/// of `url` (pool_max, pooler, ...) applied to `options` and removed from the URL the backend
+/// sees, the query log set. For commands and tools that run statements of their own.
+/// @throws plugin_error, config_error, connection_error.
+[[nodiscard]] EVSTORE_API connection open_connection(const plugin_registry& plugins,
+                                                     database_url url, store_options options);
+
+/// Opens the connection migrations run on: `options.direct_url` when it is set, else `url`
+/// (as open_connection).
+/// @throws migration_error when `url` declares a transaction-mode pooler and no direct URL is
+///         set: the migration lock is held by a session, which such a pooler does not keep;
+///         plugin_error, config_error, connection_error.
+[[nodiscard]] EVSTORE_API connection open_migration_connection(const plugin_registry& plugins,
+                                                               database_url url,
+                                                               store_options options);
 
 /// The outcome of COMMIT is unknown: the connection was lost after COMMIT was sent. The
 /// changes may or may not be stored; nothing was retried. Re-read, or retry idempotently.
@@ -111,6 +132,9 @@ class EVSTORE_API store {
   [[nodiscard]] const backend& database_backend() const noexcept;
   /// The connection pool's figures.
   [[nodiscard]] pool_metrics metrics() const;
+
+  /// The options in effect: those given to open() with the URL's own parameters applied.
+  [[nodiscard]] const store_options& options() const noexcept;
 
   /// The store's connection pool, for code that checks or watches the database through it,
   /// such as a health_checker (evstore/health.hpp). Valid as long as the store.
