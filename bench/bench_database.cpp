@@ -37,10 +37,20 @@ std::string random_suffix() {
 }  // namespace
 
 std::string libpq_conninfo(const database_url& url) {
+  // Every host of a multi-host URL, as the PostgreSQL plugin passes them: comma lists, an
+  // empty port for a host without one (libpq's default), no port list when none has one.
+  std::string hosts = url.host;
+  std::string ports = url.port ? std::to_string(*url.port) : std::string();
+  bool any_port = url.port.has_value();
+  for (const auto& [host, port] : url.fallback_hosts) {
+    hosts += ',' + host;
+    ports += ',' + (port ? std::to_string(*port) : std::string());
+    any_port = any_port || port.has_value();
+  }
   std::string info;
   const std::pair<std::string_view, std::string> fields[] = {
-      {"host", url.host},
-      {"port", url.port ? std::to_string(*url.port) : std::string()},
+      {"host", hosts},
+      {"port", any_port ? ports : std::string()},
       {"dbname", url.database},
       {"user", url.user},
       {"password", url.password}};

@@ -158,35 +158,79 @@ std::uint16_t parse_port(piece port) {
   return static_cast<std::uint16_t>(value);
 }
 
-// Sets the host and returns what follows it: empty or ":port".
-piece parse_host(piece host_port, database_url& url) {
-  if (!host_port.text.starts_with('[')) {
-    const auto colon = std::min(host_port.text.find(':'), host_port.text.size());
-    url.host = percent_decode(host_port.sub(0, colon), "the host");
-    return host_port.sub(colon);
+// libpq decodes a URI's host list before it splits it at commas, so an encoded comma would
+// make two hosts of one there, where this parser keeps one: refused, so both agree.
+void reject_encoded_comma(piece host) {
+  for (auto percent = host.text.find('%'); percent != npos;
+       percent = host.text.find('%', percent + 1)) {
+    const std::string_view code = host.text.substr(percent + 1, 2);
+    if (code == "2C" || code == "2c") {
+      fail_at(host.position + percent,
+              "a host may not contain an encoded ',' (%2C): the comma separates hosts");
+    }
   }
-  const auto close = host_port.text.find(']');
-  if (close == npos) {
-    fail_at(host_port.position, "'[' without a closing ']' in the host");
-  }
-  if (close == 1) {
-    fail_at(host_port.position, "empty IPv6 address in the host");
-  }
-  url.host = percent_decode(host_port.sub(1, close - 1), "the host");
-  const piece rest = host_port.sub(close + 1);
-  if (!rest.text.empty() && rest.text[0] != ':') {
-    fail_at(rest.position, "expected ':' and a port or the end of the host after ']'");
-  }
-  return rest;
 }
 
-void parse_host_and_port(piece host_port, database_url& url) {
-  if (const auto comma = host_port.text.find(','); comma != npos) {
-    fail_at(host_port.position + comma, "multiple hosts are not supported");
+std::string decode_host(piece host) {
+  reject_encoded_comma(host);
+  return percent_decode(host, "the host");
+}
+
+// One `host[:port]` of the host list: a name, an IPv4 address, an IPv6 address in brackets
+// or a percent-encoded unix-socket folder, with an optional port.
+database_host parse_host(piece host_port) {
+  database_host parsed;
+  piece rest;
+  if (!host_port.text.starts_with('[')) {
+    const auto colon = std::min(host_port.text.find(':'), host_port.text.size());
+    parsed.host = decode_host(host_port.sub(0, colon));
+    rest = host_port.sub(colon);
+  } else {
+    const auto close = host_port.text.find(']');
+    if (close == npos) {
+      fail_at(host_port.position, "'[' without a closing ']' in the host");
+    }
+    if (close == 1) {
+      fail_at(host_port.position, "empty IPv6 address in the host");
+    }
+    parsed.host = decode_host(host_port.sub(1, close - 1));
+    rest = host_port.sub(close + 1);
+    if (!rest.text.empty() && rest.text[0] != ':') {
+      fail_at(rest.position, "expected ':' and a port, ',' or the end of the host after ']'");
+    }
   }
-  const piece rest = parse_host(host_port, url);
   if (!rest.text.empty()) {
-    url.port = parse_port(rest.sub(1));
+    parsed.port = parse_port(rest.sub(1));
+  }
+  return parsed;
+}
+
+// `host[:port][,host[:port]...]`, libpq's multi-host form: the first host goes to url.host
+// and url.port, the others to url.fallback_hosts. Only a URL with one host may leave it empty
+// (libpq's default host); in a list an empty one is more likely a typo than a wish for the
+// default socket folder.
+void parse_hosts(piece hosts, database_url& url) {
+  const bool several = hosts.text.find(',') != npos;
+  std::size_t number = 1;
+  for (std::size_t start = 0;; ++number) {
+    const auto end = std::min(hosts.text.find(',', start), hosts.text.size());
+    const piece entry = hosts.sub(start, end - start);
+    database_host parsed = parse_host(entry);
+    if (several && parsed.host.empty()) {
+      fail_at(entry.position, "host " + std::to_string(number) +
+                                  " of the list is empty (write a name, an address or a "
+                                  "socket folder between the commas)");
+    }
+    if (number == 1) {
+      url.host = std::move(parsed.host);
+      url.port = parsed.port;
+    } else {
+      url.fallback_hosts.push_back(std::move(parsed));
+    }
+    if (end == hosts.text.size()) {
+      return;
+    }
+    start = end + 1;
   }
 }
 
@@ -198,7 +242,8 @@ void parse_database_name(piece path, database_url& url) {
   url.database = percent_decode(path, "the database name");
 }
 
-// `//[user[:password]@][host][:port][/database][?query]`, after the scheme's ':'.
+// `//[user[:password]@][host][:port][,host[:port]...][/database][?query]`, after the scheme's
+// ':'.
 database_url parse_server_url(piece rest, std::string scheme) {
   if (!rest.text.starts_with("//")) {
     fail_at(rest.position, "expected \"//\" after the scheme");
@@ -213,7 +258,7 @@ database_url parse_server_url(piece rest, std::string scheme) {
   if (at != npos) {
     parse_userinfo(authority.sub(0, at), url);
   }
-  parse_host_and_port(authority.sub(at == npos ? 0 : at + 1), url);
+  parse_hosts(authority.sub(at == npos ? 0 : at + 1), url);
   if (slash != npos) {
     parse_database_name(body.sub(slash + 1), url);
   }
@@ -267,6 +312,10 @@ std::string host_text(const std::string& host) {
   return percent_encode(host, "");
 }
 
+std::string host_port_text(const std::string& host, std::optional<std::uint16_t> port) {
+  return port ? host_text(host) + ':' + std::to_string(*port) : host_text(host);
+}
+
 std::string server_location(const database_url& url, bool reveal) {
   std::string text = "//";
   if (!url.user.empty() || !url.password.empty()) {
@@ -276,9 +325,9 @@ std::string server_location(const database_url& url, bool reveal) {
     }
     text += '@';
   }
-  text += host_text(url.host);
-  if (url.port) {
-    text += ':' + std::to_string(*url.port);
+  text += host_port_text(url.host, url.port);
+  for (const auto& [host, port] : url.fallback_hosts) {
+    text += ',' + host_port_text(host, port);
   }
   if (!url.database.empty()) {
     text += '/' + percent_encode(url.database, "");

@@ -68,13 +68,28 @@ class postgresql_backend final : public backend, public native_statements {
   postgresql_dialect dialect_;
 };
 
+/// The hosts of a URL as libpq takes them, in its `host` and `port` keywords or in PGHOST and
+/// PGPORT: comma-separated lists in the URL's order.
+struct libpq_host_lists {
+  /// `host` then each fallback host; IPv6 addresses without brackets, socket folders as they
+  /// are; empty when the URL names no host.
+  std::string hosts;
+  /// One entry per host, an empty entry for a host without a port (libpq then uses 5432);
+  /// empty when no host has a port, so that libpq's default applies to all.
+  std::string ports;
+};
+
+/// The host and port lists for `url`.
+[[nodiscard]] libpq_host_lists host_lists(const database_url& url);
+
 /// The connection string for `url` that SOCI hands to libpq: a libpq URI with no host part
 /// and every setting a percent-encoded query parameter (`postgresql://?host=…&password=…`).
 /// SOCI 4.0.3 re-splits a keyword=value string on white space even inside quotes, so a value
 /// with spaces (a password, an application name) would reach libpq changed, and it appends
 /// `=` to a URI without any parameter (PITFALLS.md); this form has neither problem, since it
 /// always has parameters and holds no white space or quote. The URL's parameters win over
-/// `options`.
+/// `options`. All the URL's hosts go in `host` and `port` (host_lists), for libpq to try in
+/// order.
 [[nodiscard]] std::string conninfo(const database_url& url, const connect_options& options);
 
 /// What statements on a connection must apply themselves, because a transaction-mode pooler

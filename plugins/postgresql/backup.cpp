@@ -99,11 +99,14 @@ std::vector<std::string> tool_environment(const database_url& url, std::string_v
   }
   std::map<std::string, std::string> pg{{"PGAPPNAME", std::string(application)},
                                         {"PGCONNECT_TIMEOUT", "10"}};
-  if (!url.host.empty()) {
-    pg["PGHOST"] = url.host;
+  // libpq reads comma lists from PGHOST and PGPORT as from `host` and `port`: the tools try
+  // every host of a multi-host URL, and PGTARGETSESSIONATTRS (below) picks among them.
+  auto [hosts, ports] = host_lists(url);
+  if (!hosts.empty()) {
+    pg["PGHOST"] = std::move(hosts);
   }
-  if (url.port) {
-    pg["PGPORT"] = std::to_string(*url.port);
+  if (!ports.empty()) {
+    pg["PGPORT"] = std::move(ports);
   }
   if (!url.database.empty()) {
     pg["PGDATABASE"] = url.database;

@@ -149,13 +149,29 @@ PGconn* native_connection(soci::session& session) {
   return native != nullptr ? native->conn_ : nullptr;
 }
 
+libpq_host_lists host_lists(const database_url& url) {
+  libpq_host_lists lists{url.host, url.port ? std::to_string(*url.port) : std::string()};
+  bool any_port = url.port.has_value();
+  for (const auto& [host, port] : url.fallback_hosts) {
+    lists.hosts += ',' + host;
+    lists.ports += ',' + (port ? std::to_string(*port) : std::string());
+    any_port = any_port || port.has_value();
+  }
+  if (!any_port) {
+    lists.ports.clear();
+  }
+  return lists;
+}
+
 std::string conninfo(const database_url& url, const connect_options& options) {
   std::string query;
-  if (!url.host.empty()) {
-    append(query, "host", url.host);
+  // Percent-encoded whole: libpq decodes a query value before it splits the list at commas.
+  const auto [hosts, ports] = host_lists(url);
+  if (!hosts.empty()) {
+    append(query, "host", hosts);
   }
-  if (url.port) {
-    append(query, "port", std::to_string(*url.port));
+  if (!ports.empty()) {
+    append(query, "port", ports);
   }
   if (!url.database.empty()) {
     append(query, "dbname", url.database);

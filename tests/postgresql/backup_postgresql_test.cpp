@@ -15,6 +15,7 @@
 #include "concurrent_writers.hpp"
 #include "fresh_database.hpp"
 #include "process.hpp"
+#include "refusing_port.hpp"
 #include "table_checksum.hpp"
 
 namespace fs = std::filesystem;
@@ -59,6 +60,17 @@ void seed(const runner& db, const std::string& seed) {
   db.run_ok({"seed", "--seed", seed, "--events", "80", "--media-per-event", "6"});
 }
 
+// `url` with a first host that refuses every connection, and read-write sessions asked for:
+// only a tool that is given every host, and tries them in order, reaches the database.
+evstore::database_url behind_a_refusing_host(evstore::database_url url,
+                                             const evstore::test::refusing_port& refusing) {
+  url.fallback_hosts = {{url.host, url.port}};
+  url.host = "127.0.0.1";
+  url.port = refusing.port();
+  url.params.emplace_back("target_session_attrs", "read-write");
+  return url;
+}
+
 }  // namespace
 
 TEST(backup_postgresql, a_backup_restored_into_a_new_database_has_the_same_rows) {
@@ -83,6 +95,25 @@ TEST(backup_postgresql, a_backup_restored_into_a_new_database_has_the_same_rows)
   EXPECT_EQ(db.digest(), before);
   const auto status = db.run_ok({"migrate", "status", "--exit-code"});
   EXPECT_NE(status.out.find("applied"), std::string::npos) << "the history came back too";
+}
+
+// pg_dump and pg_restore get the hosts in PGHOST and PGPORT and the session attributes in
+// PGTARGETSESSIONATTRS: through a multi-host URL they fail over as evstore's own connections do.
+TEST(backup_postgresql, backup_and_restore_fail_over_to_the_second_host_of_a_multi_host_url) {
+  const evstore::test::temp_dir dir;
+  const evstore::test::refusing_port refusing;
+  const evstore::test::fresh_postgresql_database original("backup_multi_host");
+  const runner source(dir.path(), behind_a_refusing_host(original.url(), refusing));
+  seed(source, "5");
+  const auto backup = source.run_ok({"backup", "--output", "pg.backup"});
+  EXPECT_NE(backup.out.find("@127.0.0.1:" + std::to_string(refusing.port()) + ","),
+            std::string::npos)
+      << backup.out;
+
+  const evstore::test::fresh_postgresql_database fresh("restore_multi_host");
+  const runner target(dir.path(), behind_a_refusing_host(fresh.url(), refusing));
+  target.run_ok({"restore", "--input", "pg.backup"});
+  EXPECT_EQ(target.digest(), source.digest());
 }
 
 TEST(backup_postgresql, restore_into_a_database_with_data_exits_12_unless_forced) {

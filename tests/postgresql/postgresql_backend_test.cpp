@@ -13,10 +13,13 @@
 #include <evstore/redact.hpp>
 
 #include "process.hpp"
+#include "refusing_port.hpp"
 
 namespace {
 
 using evstore::test::default_plugins;
+using evstore::test::refusing_port;
+using evstore::test::required_env;
 
 evstore::database_url server_url() {
   return evstore::parse_database_url(evstore::test::required_env("EVSTORE_TEST_POSTGRESQL_URL"));
@@ -43,6 +46,21 @@ std::string expect_connection_error(const evstore::database_url& url) {
   }
   ADD_FAILURE() << "connecting to " << url.redacted() << " must fail";
   return {};
+}
+
+// The test server as the second host of a multi-host URL whose first host refuses every
+// connection: only libpq's failover reaches the server. Written out and parsed back, as a
+// user would give it.
+evstore::database_url behind_a_refusing_host(const refusing_port& refusing) {
+  auto url = server_url();
+  url.fallback_hosts = {{url.host, url.port}};
+  url.host = "127.0.0.1";
+  url.port = refusing.port();
+  return evstore::parse_database_url(url.text_with_password());
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
 }
 
 }  // namespace
@@ -161,6 +179,85 @@ TEST(postgresql_backend, an_unknown_database_is_a_connection_error) {
   url.database = "no_such_database";
   const auto message = expect_connection_error(url);
   EXPECT_NE(message.find("no_such_database"), std::string::npos) << message;
+  EXPECT_EQ(evstore::redact(message, url.password), message) << "password leaked: " << message;
+}
+
+TEST(postgresql_backend, fails_over_to_the_second_host_when_the_first_refuses) {
+  const refusing_port refusing;
+  const auto url = behind_a_refusing_host(refusing);
+  ASSERT_EQ(url.fallback_hosts.size(), 1U);
+  auto connection = open(url);
+  EXPECT_EQ(query_text(connection, "SELECT inet_server_port()::text"),
+            required_env("EVSTORE_TEST_POSTGRESQL_PORT"));
+}
+
+TEST(postgresql_backend, target_session_attrs_read_write_fails_over_to_the_writable_server) {
+  const refusing_port refusing;
+  auto url = behind_a_refusing_host(refusing);
+  url.params.emplace_back("target_session_attrs", "read-write");
+  auto connection = open(url);
+  EXPECT_EQ(query_text(connection, "SHOW transaction_read_only"), "off");
+  EXPECT_EQ(query_text(connection, "SELECT inet_server_port()::text"),
+            required_env("EVSTORE_TEST_POSTGRESQL_PORT"));
+}
+
+// libpq checks each host it reaches against target_session_attrs: with every session
+// read-only, as on standbys, read-write finds no host and reports each one it tried.
+TEST(postgresql_backend, target_session_attrs_read_write_passes_over_read_only_servers) {
+  const std::string port = required_env("EVSTORE_TEST_POSTGRESQL_PORT");
+  const std::string socket_dir = required_env("EVSTORE_TEST_POSTGRESQL_SOCKET_DIR");
+  auto url = server_url();
+  // The one test server twice: over TCP, then through its socket folder.
+  url.fallback_hosts = {{socket_dir, url.port}};
+  url.params.emplace_back("options", "-c default_transaction_read_only=on");
+  url.params.emplace_back("target_session_attrs", "read-write");
+  const auto message = expect_connection_error(url);
+  EXPECT_TRUE(contains(message, "connection to server at \"127.0.0.1\", port " + port +
+                                    " failed: session is read-only"))
+      << message;
+  EXPECT_TRUE(contains(message, "connection to server on socket \"" + socket_dir + "/.s.PGSQL." +
+                                    port + "\" failed: session is read-only"))
+      << message;
+  EXPECT_EQ(evstore::redact(message, url.password), message) << "password leaked: " << message;
+
+  url.params.back().second = "read-only";
+  auto connection = open(url);
+  EXPECT_EQ(query_text(connection, "SHOW transaction_read_only"), "on");
+}
+
+TEST(postgresql_backend, connects_through_a_socket_folder_listed_after_a_refusing_host) {
+  const refusing_port refusing;
+  auto url = server_url();
+  url.fallback_hosts = {{required_env("EVSTORE_TEST_POSTGRESQL_SOCKET_DIR"), url.port}};
+  url.host = "127.0.0.1";
+  url.port = refusing.port();
+  auto connection = open(evstore::parse_database_url(url.text_with_password()));
+  EXPECT_EQ(query_text(connection, "SELECT COALESCE(inet_client_addr()::text, 'socket')"),
+            "socket");
+}
+
+// What libpq says when no host answers shows what it was given: every host in order, an IPv6
+// address without brackets, each host's own port, and 5432 for a host written without one.
+TEST(postgresql_backend, hands_libpq_every_host_with_its_own_port_in_order) {
+  const refusing_port ipv6("::1");
+  const refusing_port ipv4;
+  const std::string missing_dir = "/nonexistent/evstore-sockets";
+  auto url = server_url();
+  url.host = "::1";
+  url.port = ipv6.port();
+  url.fallback_hosts = {{"127.0.0.1", ipv4.port()}, {missing_dir, std::nullopt}};
+  const auto message = expect_connection_error(url);
+  const std::string tried[] = {
+      "connection to server at \"::1\", port " + std::to_string(ipv6.port()) + " failed",
+      "connection to server at \"127.0.0.1\", port " + std::to_string(ipv4.port()) + " failed",
+      "connection to server on socket \"" + missing_dir + "/.s.PGSQL.5432\" failed"};
+  std::size_t from = 0;
+  for (const auto& attempt : tried) {
+    const auto found = message.find(attempt, from);
+    EXPECT_NE(found, std::string::npos)
+        << attempt << " after position " << from << " in " << message;
+    from = found == std::string::npos ? from : found;
+  }
   EXPECT_EQ(evstore::redact(message, url.password), message) << "password leaked: " << message;
 }
 

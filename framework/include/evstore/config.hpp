@@ -20,24 +20,46 @@
 
 namespace evstore {
 
+/// One host of a database URL's host list, after the first (which is database_url::host
+/// and database_url::port).
+struct database_host {
+  /// A name, an IPv4 or IPv6 address (without brackets) or a unix-socket folder; never empty.
+  std::string host{};
+  /// The port; none for the backend's default (5432 for PostgreSQL).
+  std::optional<std::uint16_t> port{};
+
+  friend bool operator==(const database_host&, const database_host&) = default;
+};
+
 /// A parsed database URL. Accepted forms:
-/// - `postgresql://[user[:password]@][host][:port][/database][?key=value&...]`, also with
-///   the `postgres://` scheme, an IPv6 host in brackets (`[::1]`), and a unix-socket folder
-///   as host, percent-encoded (`%2Fvar%2Frun%2Fpostgresql`) or as `?host=/path`;
-/// - `sqlite:///absolute/path.db`, `sqlite://relative/path.db`, `sqlite::memory:`;
+/// - `postgresql://[user[:password]@][host][:port][,host[:port]...][/database][?key=value&...]`,
+///   also with the `postgres://` scheme, an IPv6 host in brackets (`[::1]`), and a unix-socket
+///   folder as host, percent-encoded (`%2Fvar%2Frun%2Fpostgresql`) or as `?host=/path`; with
+///   several hosts (libpq's multi-host form), none may be empty and each may have its own port;
+/// - `sqlite:///absolute/path.db`, `sqlite://relative/path.db`, `sqlite::memory:` (a ',' in
+///   the path is part of it);
 /// - any other `scheme://...` in the PostgreSQL form, for third-party backends.
-/// Every component is percent-decoded.
+/// Every component is percent-decoded. A host may not contain a percent-encoded ',' (`%2C`):
+/// libpq decodes a URI's host list before splitting it at commas, so it would be two hosts.
 struct EVSTORE_API database_url {
   std::string scheme{};  ///< lower case, as written ("postgresql", "postgres", "sqlite", ...)
   std::string user{};
   std::string password{};
-  std::string host{};  ///< without brackets for IPv6; a folder for a unix socket
-  std::optional<std::uint16_t> port{};
+  /// The host, or the first of several: without brackets for IPv6; a folder for a unix
+  /// socket; empty for the backend's default (only in a URL with one host).
+  std::string host{};
+  std::optional<std::uint16_t> port{};  ///< the port of `host`, if written
   /// The database name; for SQLite the file path as written (relative paths are relative
   /// to the working directory) or ":memory:".
   std::string database{};
   /// Query parameters in the order written; a key may not repeat.
   std::vector<std::pair<std::string, std::string>> params{};
+  /// The hosts written after the first in a multi-host URL (`h1:5432,h2:5433,[::1]`), in
+  /// order. libpq tries `host`:`port` first, then each of these in turn, and keeps the first
+  /// connection that succeeds and has the session attributes asked for: with
+  /// `?target_session_attrs=read-write` that is the primary, wherever a failover moved it.
+  /// Empty for a URL with one host.
+  std::vector<database_host> fallback_hosts{};
 
   /// The value of query parameter `key`, if present.
   [[nodiscard]] std::optional<std::string> param(std::string_view key) const;
