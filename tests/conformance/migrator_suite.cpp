@@ -42,6 +42,15 @@ const plugin_registry& plugins_of(const backend_context& context) {
   return found->second;
 }
 
+store_options options_for(const backend_context& context, const database_handle& database) {
+  store_options options;
+  options.plugin_path = context.plugin_path;
+  if (database.direct_url() != database.url()) {
+    options.direct_url = parse_database_url(database.direct_url());
+  }
+  return options;
+}
+
 namespace {
 
 // A fresh database, a connection to it, the backend's built-in migrations, and an application
@@ -54,7 +63,8 @@ struct migration_bench {
 
   explicit migration_bench(const backend_context& context)
       : database(context.fresh_database()),
-        conn(connection::open(plugins_of(context), parse_database_url(database->url()), {})),
+        conn(open_migration_connection(plugins_of(context), parse_database_url(database->url()),
+                                       options_for(context, *database))),
         builtin(conn.backend().migrations()) {}
 
   // The id of the n-th built-in migration, from 0 ("evstore:1").
@@ -106,6 +116,9 @@ bool contains(const std::string& text, const std::string& part) {
 std::map<std::string, std::string> command_environment(const backend_context& context,
                                                        const migration_bench& bench) {
   std::map<std::string, std::string> env{{"DATABASE_URL", bench.database->url()}};
+  if (bench.database->direct_url() != bench.database->url()) {
+    env.emplace("EVSTORE_DIRECT_URL", bench.database->direct_url());
+  }
   if (!context.plugin_path.empty()) {
     env.emplace("EVSTORE_PLUGIN_PATH", context.plugin_path);
   }

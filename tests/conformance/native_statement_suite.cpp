@@ -52,7 +52,8 @@ void native_statement_conformance::SetUp() {
     GTEST_SKIP() << "not applicable: backend " << GetParam().name
                  << " has no native statements (the core drives it through SOCI)";
   }
-  connection_.emplace(connection::open(plugins_of(GetParam()), url, {}));
+  connection_.emplace(
+      open_connection(plugins_of(GetParam()), url, options_for(GetParam(), *database_)));
   connection_->execute("CREATE TABLE probe (k BIGINT PRIMARY KEY, t TEXT)");
 }
 

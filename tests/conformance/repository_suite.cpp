@@ -96,9 +96,7 @@ std::string repeated(std::string_view unit, std::size_t count) {
 
 void repository_conformance::SetUp() {
   database_ = GetParam().fresh_database();
-  store_options options;
-  options.plugin_path = GetParam().plugin_path;
-  store_ = store::open(parse_database_url(database_->url()), options);
+  store_ = store::open(parse_database_url(database_->url()), options_for(GetParam(), *database_));
   (void)store_->migrate();
 }
 
@@ -657,9 +655,9 @@ namespace {
 
 connection open_with_cache(const backend_context& context, const database_handle& database,
                            std::size_t statement_cache_size) {
-  connect_options options;
-  options.statement_cache_size = statement_cache_size;
-  return connection::open(plugins_of(context), parse_database_url(database.url()), options);
+  auto options = options_for(context, database);
+  options.connect.statement_cache_size = statement_cache_size;
+  return open_connection(plugins_of(context), parse_database_url(database.url()), options);
 }
 
 }  // namespace

@@ -289,3 +289,36 @@ TEST(postgresql_backend, reads_an_infinite_timestamp_or_an_unknown_type_as_a_typ
   });
   EXPECT_EQ(rows, 1);
 }
+
+TEST(postgresql_backend, statement_timeout_goes_where_each_pooler_mode_keeps_it) {
+  // No pooler: in the startup packet (source "client"). A session pooler refuses startup
+  // options: a SET after connecting (source "session"). A transaction pooler: nothing on the
+  // session at all, only inside each transaction (pgbouncer_test checks that part).
+  const auto source_and_value = [](evstore::pooler_mode mode) {
+    evstore::connect_options options;
+    options.statement_timeout = std::chrono::milliseconds(1500);
+    options.pooler = mode;
+    auto conn = evstore::connection::open(default_plugins(), server_url(), options);
+    return query_text(conn,
+                      "SELECT source || ' ' || setting FROM pg_settings "
+                      "WHERE name = 'statement_timeout'");
+  };
+  EXPECT_EQ(source_and_value(evstore::pooler_mode::none), "client 1500");
+  EXPECT_EQ(source_and_value(evstore::pooler_mode::session), "session 1500");
+  EXPECT_EQ(source_and_value(evstore::pooler_mode::transaction), "default 0");
+}
+
+TEST(postgresql_backend, behind_a_pooler_the_urls_own_options_are_refused_before_connecting) {
+  auto url = server_url();
+  url.params.emplace_back("options", "-c work_mem=64MB");
+  evstore::connect_options options;
+  options.pooler = evstore::pooler_mode::transaction;
+  try {
+    (void)evstore::connection::open(default_plugins(), url, options);
+    FAIL() << "a pooler refuses the startup parameter options";
+  } catch (const evstore::config_error& e) {
+    EXPECT_NE(std::string(e.what()).find("options parameter cannot pass a pooler"),
+              std::string::npos)
+        << e.what();
+  }
+}

@@ -11,6 +11,7 @@
 #include <evstore/connection.hpp>
 #include <evstore/error.hpp>
 #include <evstore/migrator.hpp>
+#include <evstore/store.hpp>
 
 #include "fresh_database.hpp"
 #include "one_connection_source.hpp"
@@ -156,3 +157,39 @@ TEST_F(statement_cache_postgresql, a_copy_that_breaks_a_constraint_reports_its_s
 }
 
 }  // namespace
+
+TEST_F(statement_cache_postgresql,
+       a_kept_statement_gone_from_the_server_says_to_declare_a_transaction_pooler) {
+  // What a transaction-mode pooler does to a client that did not declare it: the next call
+  // lands on a server connection where the statement prepared earlier does not exist.
+  auto conn = open(64);
+  auto events = evstore::test::events_on(conn);
+  const auto created = events.create(sample());
+  ASSERT_EQ(events.get(created.id), created);
+  conn.execute("DEALLOCATE ALL");
+  try {
+    (void)events.get(created.id);
+    FAIL() << "the statement is gone";
+  } catch (const evstore::error& e) {
+    EXPECT_EQ(e.native_code(), "26000") << e.what();  // invalid_sql_statement_name
+    EXPECT_NE(std::string(e.what()).find("set pooler=transaction in the URL or "
+                                         "EVSTORE_POOLER=transaction"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(events.get(created.id), created) << "prepared again";
+}
+
+TEST_F(statement_cache_postgresql, behind_a_transaction_pooler_nothing_stays_prepared) {
+  evstore::store_options options;
+  options.connect.statement_cache_size = 64;
+  auto url = database_.url();
+  url.params.emplace_back("pooler", "transaction");
+  auto conn = evstore::open_connection(evstore::test::default_plugins(), url, options);
+  auto events = evstore::test::events_on(conn);
+  const auto created = events.create(sample());
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(events.get(created.id), created);
+  }
+  EXPECT_EQ(prepared_on_server(conn), 0);
+}

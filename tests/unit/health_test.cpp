@@ -73,11 +73,12 @@ TEST(health_report, json_has_the_documented_fields_a_3_decimal_latency_and_utc_m
   report.pool.waiting = 0;
   report.checked_at = std::chrono::system_clock::time_point{} + std::chrono::seconds{1714566896} +
                       std::chrono::microseconds{7};
+  report.pooler = evstore::pooler_mode::transaction;
   const auto json = report.to_json();
   const std::string expected =
       R"x({"backend":"postgresql","checked_at":"2024-05-01T12:34:56.000007Z",)x"
       R"x("latency_ms":1.234,"pool":{"idle":1,"in_use":2,"max":8,"size":3,"waiting":0},)x"
-      R"x("reason":"1 migration pending (latest evstore:2)",)x"
+      R"x("pooler":"transaction","reason":"1 migration pending (latest evstore:2)",)x"
       R"x("schema":{"current":"evstore:1","latest":"evstore:2","pending":1},)x"
       R"x("server_version":"15.4","status":"degraded"})x";
   EXPECT_EQ(json.dump(), expected);
@@ -220,5 +221,19 @@ TEST(prometheus_text, every_family_has_help_and_type_and_histograms_end_in_inf) 
       << text;
   EXPECT_NE(text.find("evstore_health_status{status=\"up\"} 1\n"), std::string::npos);
   EXPECT_NE(text.find("evstore_health_checks_total{status=\"up\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("evstore_pooler_info{mode=\"none\"} 1\n"), std::string::npos) << text;
   EXPECT_EQ(text.back(), '\n');
+}
+
+TEST(health_checker, every_report_names_the_pooler_it_was_given) {
+  memory_database db(true);
+  health_checker checker(*db.pool, memory_url, "sqlite",
+                         {.pooler = evstore::pooler_mode::session});
+  const auto report = checker.check();
+  EXPECT_EQ(report.pooler, evstore::pooler_mode::session);
+  EXPECT_EQ(report.to_json().at("pooler"), "session");
+  const auto text = evstore::prometheus_text(db.pool->metrics(), {}, checker.statistics(), report);
+  EXPECT_NE(text.find("# TYPE evstore_pooler_info gauge\nevstore_pooler_info{mode=\"session\"} 1\n"),
+            std::string::npos)
+      << text;
 }

@@ -118,3 +118,49 @@ TEST(settings, statement_and_call_timeouts_default_to_30_and_35_s_and_come_from_
   EXPECT_EQ(options.call_timeout, 0ms);
   EXPECT_TRUE(url.params.empty());
 }
+
+TEST(settings, the_pooler_comes_from_evstore_pooler_or_the_url_and_is_checked) {
+  EXPECT_EQ(evstore::store_options_from(with({})).connect.pooler, evstore::pooler_mode::none);
+  auto options = evstore::store_options_from(with({{"EVSTORE_POOLER", "transaction"}}));
+  EXPECT_EQ(options.connect.pooler, evstore::pooler_mode::transaction);
+  auto url = evstore::parse_database_url("postgresql://u@h/db?pooler=session&sslmode=disable");
+  evstore::apply_url_settings(url, options);
+  EXPECT_EQ(options.connect.pooler, evstore::pooler_mode::session) << "the URL wins";
+  EXPECT_EQ(url.params, (decltype(url.params){{"sslmode", "disable"}})) << "libpq never sees it";
+  EXPECT_EQ(config_error_of([] {
+              (void)evstore::store_options_from(with({{"EVSTORE_POOLER", "pgbouncer"}}));
+            }),
+            "EVSTORE_POOLER from --EVSTORE_POOLER: expected none, session or transaction");
+}
+
+TEST(settings, the_direct_url_is_parsed_and_a_bad_one_named_without_its_text) {
+  const auto options = evstore::store_options_from(
+      with({{"EVSTORE_DIRECT_URL", "postgresql://admin:s3cret@db.internal:5432/app"}}));
+  ASSERT_TRUE(options.direct_url.has_value());
+  EXPECT_EQ(options.direct_url->host, "db.internal");
+  EXPECT_EQ(options.direct_url->password, "s3cret");
+  const auto message = config_error_of([] {
+    (void)evstore::store_options_from(
+        with({{"EVSTORE_DIRECT_URL", "postgresql://admin:s3cr%zzet@db.internal:5432/app"}}));
+  });
+  EXPECT_TRUE(message.starts_with("EVSTORE_DIRECT_URL from --EVSTORE_DIRECT_URL: invalid database "
+                                  "URL at position "))
+      << message;
+  EXPECT_EQ(message.find("s3cr"), std::string::npos) << message;
+}
+
+TEST(settings, migrations_refuse_a_transaction_pooler_without_a_direct_url) {
+  evstore::store_options options;
+  options.connect.pooler = evstore::pooler_mode::transaction;
+  try {
+    // Refused before any plugin or connection is asked for.
+    (void)evstore::open_migration_connection(evstore::plugin_registry{},
+                                             evstore::parse_database_url("postgresql://u@h/db"),
+                                             options);
+    FAIL() << "a transaction-mode pooler keeps no session lock";
+  } catch (const evstore::migration_error& e) {
+    EXPECT_NE(std::string(e.what()).find("set EVSTORE_DIRECT_URL (or --direct-url)"),
+              std::string::npos)
+        << e.what();
+  }
+}

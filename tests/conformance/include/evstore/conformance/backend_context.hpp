@@ -21,6 +21,7 @@
 #include <utility>
 
 #include <evstore/plugin_registry.hpp>
+#include <evstore/store.hpp>
 
 namespace evstore::conformance {
 
@@ -33,6 +34,10 @@ class database_handle {
   virtual ~database_handle() = default;
   /// The database's URL.
   [[nodiscard]] virtual std::string url() const = 0;
+
+  /// The URL migrations run on (store_options::direct_url): the database server's own address
+  /// when url() goes through a pooler; url() itself, the default, otherwise.
+  [[nodiscard]] virtual std::string direct_url() const { return url(); }
 };
 
 /// A database_handle made of a URL and what removes the database (the tear-down hook), for
@@ -106,6 +111,11 @@ struct backend_context {
 /// The plugins `context` names (its plugin_path, then the default folder), loaded once per
 /// path and kept for the life of the process.
 [[nodiscard]] const plugin_registry& plugins_of(const backend_context& context);
+
+/// The store options a suite opens `database` with: the context's plugin path, and the
+/// database's direct URL for migrations when it differs from its URL.
+[[nodiscard]] store_options options_for(const backend_context& context,
+                                        const database_handle& database);
 
 }  // namespace evstore::conformance
 
