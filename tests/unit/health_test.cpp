@@ -227,13 +227,13 @@ TEST(prometheus_text, every_family_has_help_and_type_and_histograms_end_in_inf) 
 
 TEST(health_checker, every_report_names_the_pooler_it_was_given) {
   memory_database db(true);
-  health_checker checker(*db.pool, memory_url, "sqlite",
-                         {.pooler = evstore::pooler_mode::session});
+  health_checker checker(*db.pool, memory_url, "sqlite", {.pooler = evstore::pooler_mode::session});
   const auto report = checker.check();
   EXPECT_EQ(report.pooler, evstore::pooler_mode::session);
   EXPECT_EQ(report.to_json().at("pooler"), "session");
   const auto text = evstore::prometheus_text(db.pool->metrics(), {}, checker.statistics(), report);
-  EXPECT_NE(text.find("# TYPE evstore_pooler_info gauge\nevstore_pooler_info{mode=\"session\"} 1\n"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find("# TYPE evstore_pooler_info gauge\nevstore_pooler_info{mode=\"session\"} 1\n"),
+      std::string::npos)
       << text;
 }

@@ -143,8 +143,9 @@ TEST(settings, the_direct_url_is_parsed_and_a_bad_one_named_without_its_text) {
     (void)evstore::store_options_from(
         with({{"EVSTORE_DIRECT_URL", "postgresql://admin:s3cr%zzet@db.internal:5432/app"}}));
   });
-  EXPECT_TRUE(message.starts_with("EVSTORE_DIRECT_URL from --EVSTORE_DIRECT_URL: invalid database "
-                                  "URL at position "))
+  EXPECT_TRUE(
+      message.starts_with("EVSTORE_DIRECT_URL from --EVSTORE_DIRECT_URL: invalid database "
+                          "URL at position "))
       << message;
   EXPECT_EQ(message.find("s3cr"), std::string::npos) << message;
 }
@@ -154,9 +155,8 @@ TEST(settings, migrations_refuse_a_transaction_pooler_without_a_direct_url) {
   options.connect.pooler = evstore::pooler_mode::transaction;
   try {
     // Refused before any plugin or connection is asked for.
-    (void)evstore::open_migration_connection(evstore::plugin_registry{},
-                                             evstore::parse_database_url("postgresql://u@h/db"),
-                                             options);
+    (void)evstore::open_migration_connection(
+        evstore::plugin_registry{}, evstore::parse_database_url("postgresql://u@h/db"), options);
     FAIL() << "a transaction-mode pooler keeps no session lock";
   } catch (const evstore::migration_error& e) {
     EXPECT_NE(std::string(e.what()).find("set EVSTORE_DIRECT_URL (or --direct-url)"),
