@@ -91,8 +91,10 @@ void check_entry_point_symbols(const fs::path& file, const std::vector<std::stri
     if (auto version = entry_version(symbol); !version.empty()) {
       refuse(plugin_failure::abi_mismatch, file,
              fmt::format("plugin ABI version differs: plugin {}, evstore {} (it exports {}, "
-                         "evstore looks for {}); rebuild it against this evstore SDK",
-                         version, EVSTORE_PLUGIN_ABI_VERSION, symbol, EVSTORE_PLUGIN_ENTRY_NAME));
+                         "evstore looks for {}); rebuild it against this evstore SDK: "
+                         "find_package(evstore {}.{}) in its CMakeLists.txt, then build it again",
+                         version, EVSTORE_PLUGIN_ABI_VERSION, symbol, EVSTORE_PLUGIN_ENTRY_NAME,
+                         EVSTORE_VERSION_MAJOR, EVSTORE_VERSION_MINOR));
     }
   }
   refuse(plugin_failure::not_a_plugin, file,

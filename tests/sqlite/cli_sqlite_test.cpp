@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <evstore/version.hpp>
+
 #include "http_client.hpp"
 #include "process.hpp"
 #include "server_process.hpp"
@@ -109,7 +111,10 @@ TEST(cli_sqlite, version_shows_the_core_version_and_plugin_abi) {
   const cli_sandbox sandbox;
   const auto result = sandbox.run({"--version"});
   EXPECT_EQ(result.exit_code, 0);
-  EXPECT_NE(result.out.find("plugin ABI 1"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find(std::string("evstore ") + EVSTORE_VERSION_STRING + " (plugin ABI " +
+                            std::to_string(EVSTORE_PLUGIN_ABI_VERSION) + ", "),
+            std::string::npos)
+      << result.out;
 }
 
 TEST(cli_sqlite, help_documents_the_exit_codes) {

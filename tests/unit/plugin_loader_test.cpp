@@ -101,10 +101,21 @@ TEST(plugin_loader, refuses_a_plugin_built_for_another_abi_version_by_its_entry_
       << message;
 }
 
+TEST(plugin_loader, refuses_a_plugin_built_against_the_1_x_sdk_saying_how_to_rebuild_it) {
+  const auto message =
+      expect_refusal(fixture("abi_v1", "evstore_fixture_abi_v1.so"), plugin_failure::abi_mismatch);
+  EXPECT_NE(message.find("plugin ABI version differs: plugin 1, evstore 2 (it exports "
+                         "evstore_plugin_entry_v1, evstore looks for evstore_plugin_entry_v2); "
+                         "rebuild it against this evstore SDK: find_package(evstore 2.0) in its "
+                         "CMakeLists.txt, then build it again"),
+            std::string::npos)
+      << message;
+}
+
 TEST(plugin_loader, refuses_a_record_naming_every_differing_field_with_both_values) {
   const auto message = expect_refusal(fixture("abi_record", "evstore_fixture_abi_record.so"),
                                       plugin_failure::abi_mismatch);
-  EXPECT_NE(message.find("plugin ABI version differs: plugin 2, evstore 1"), std::string::npos)
+  EXPECT_NE(message.find("plugin ABI version differs: plugin 1, evstore 2"), std::string::npos)
       << message;
   EXPECT_NE(message.find("ABI tag differs: plugin \"clang-3;cxx11abi=0;soci=3.2\", evstore \"" +
                          std::string(EVSTORE_PLUGIN_ABI_TAG) + "\""),
