@@ -138,7 +138,8 @@ class pooled_source final : public detail::connection_source {
   }
 
   void run_on_connection_atomically(const std::function<void(connection&)>& work) override {
-    state_->in_transaction(work);
+    state_->in_transaction(
+        [&](connection& conn) { detail::translating(conn, [&] { work(conn); }); });
   }
 
  private:
@@ -174,12 +175,12 @@ void store::state::in_transaction(const std::function<void(connection&)>& work) 
     bool commit_sent = false;
     call_deadline call(*this, lease);
     try {
-      detail::translating(*lease, [&] {
-        lease->execute(sql->begin_write());
-        work(*lease);
-        commit_sent = true;
-        lease->execute("COMMIT");
-      });
+      // No translation here: `work` is evstore's own (translated where it runs statements) or
+      // an application's (store::transaction), whose exceptions reach it unchanged.
+      lease->execute(sql->begin_write());
+      work(*lease);
+      commit_sent = true;
+      lease->execute("COMMIT");
       statistics.transaction_committed();
       return;
     } catch (const error& e) {

@@ -61,3 +61,27 @@ TEST(testing_library, applies_the_applications_own_migrations_after_evstores) {
   EXPECT_NO_THROW(store->transaction([&](evstore::transaction&) {}));
   EXPECT_TRUE(store->events().get(e.id));
 }
+
+TEST(store_transaction, rethrows_the_applications_own_exception_unchanged_after_rolling_back) {
+  auto store = evstore::testing::memory_store();
+  const evstore::new_event launch{.title = "launch", .start_time = evstore::timestamp{}};
+  // After a statement, and before any: the work's own exception, not an evstore::error.
+  for (const bool after_a_statement : {true, false}) {
+    try {
+      store->transaction([&](evstore::transaction& tx) {
+        if (after_a_statement) {
+          (void)tx.events().create(launch);
+        }
+        throw std::runtime_error("simulated crash");
+      });
+      FAIL() << "the work threw";
+    } catch (const evstore::error& e) {
+      FAIL() << "wrapped as an evstore::error: " << e.what();
+    } catch (const std::runtime_error& e) {
+      EXPECT_STREQ(e.what(), "simulated crash");
+    }
+  }
+  EXPECT_EQ(store->events().count({}), 0) << "rolled back";
+  EXPECT_EQ(store->statistics().transactions_failed, 2U);
+  EXPECT_EQ(store->events().create(launch).title, "launch") << "the connection is still usable";
+}
