@@ -78,7 +78,7 @@ connection context::connect(const plugin_registry& plugins) const {
   return open_connection(plugins, config_.database(), store_options_from(config_));
 }
 
-connection context::connect_for_migrations(const plugin_registry& plugins) const {
+migration_connection context::connect_for_migrations(const plugin_registry& plugins) const {
   return open_migration_connection(plugins, config_.database(), store_options_from(config_));
 }
 

@@ -43,9 +43,9 @@ class context {
   /// the URL too), as the store opens each of its own.
   [[nodiscard]] connection connect(const plugin_registry& plugins) const;
 
-  /// Opens the connection migrations run on: EVSTORE_DIRECT_URL when set, else as connect();
-  /// refuses a transaction-mode pooler without a direct URL (migration_error).
-  [[nodiscard]] connection connect_for_migrations(const plugin_registry& plugins) const;
+  /// Opens the connection migrations run on: EVSTORE_DIRECT_URL when set, else as connect()
+  /// (single_transaction through a transaction-mode pooler).
+  [[nodiscard]] migration_connection connect_for_migrations(const plugin_registry& plugins) const;
 
   /// Discovers the plugins on the search path (EVSTORE_PLUGIN_PATH, then the default).
   [[nodiscard]] plugin_registry discover_plugins() const;

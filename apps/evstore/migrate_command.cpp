@@ -108,12 +108,13 @@ exit_code migrate(const context& ctx, const migrate_request& request) {
     return create(ctx, request.argument);
   }
   const auto plugins = ctx.discover_plugins();
-  auto connection = ctx.connect_for_migrations(plugins);
+  auto target = ctx.connect_for_migrations(plugins);
   migrator_options options;
   options.lock_timeout =
       ctx.config().seconds("EVSTORE_MIGRATION_LOCK_TIMEOUT", options.lock_timeout);
   options.dry_run = request.dry_run;
-  migrator engine(connection, ctx.app_migrations(connection.backend_name()), options);
+  options.single_transaction = target.single_transaction;
+  migrator engine(target.conn, ctx.app_migrations(target.conn.backend_name()), options);
   const auto scope = default_scope(ctx);
   switch (request.what) {
     case action::up:

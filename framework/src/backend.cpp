@@ -3,6 +3,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "evstore/dialect.hpp"
+#include "evstore/error.hpp"
 #include "evstore/native_statements.hpp"
 
 namespace evstore {
@@ -34,6 +35,13 @@ statement_statistics backend::top_statements(soci::session&, std::size_t) const 
       "always).",
       name());
   return none;
+}
+
+bool dialect::lock_migrations_in_transaction(soci::session& /*session*/,
+                                             std::chrono::milliseconds /*timeout*/) const {
+  throw migration_error(
+      "this backend has no transaction-level migration lock: run migrations through a direct "
+      "connection (EVSTORE_DIRECT_URL), not through a transaction-mode pooler");
 }
 
 void backend::interrupt(soci::session& /*session*/) const noexcept {}

@@ -265,10 +265,85 @@ void check_drift(const migration_report& report) {
 
 }  // namespace
 
+std::vector<const migrator::known_migration*> migrator::pending(
+    const migration_report& report, const std::optional<migration_id>& to) const {
+  std::vector<const known_migration*> targets;
+  for (const auto& known : known_) {
+    if (to && applies_before(*to, known.id)) {
+      break;
+    }
+    const auto line = std::find_if(report.migrations.begin(), report.migrations.end(),
+                                   [&](const auto& m) { return m.id == known.id; });
+    if (line->state == migration_state::pending) {
+      targets.push_back(&known);
+    }
+  }
+  return targets;
+}
+
+void migrator::require_direct_connection(std::string_view what) const {
+  if (options_.single_transaction) {
+    throw migration_error(fmt::format(
+        "{} needs a direct connection to the database server: through a transaction-mode "
+        "pooler only `migrate up` runs, in one transaction; set EVSTORE_DIRECT_URL (or "
+        "--direct-url) to the server's own address",
+        what));
+  }
+}
+
+std::vector<migration_step> migrator::up_in_one_transaction(const std::optional<migration_id>& to) {
+  connection_.execute(dialect_.begin_write());
+  try {
+    if (!dialect_.lock_migrations_in_transaction(connection_.session(), options_.lock_timeout)) {
+      const auto holder = dialect_.migration_lock_holder(connection_.session());
+      throw migration_error(
+          fmt::format("another migrator holds the migration lock ({}); gave up after {} ms (raise "
+                      "EVSTORE_MIGRATION_LOCK_TIMEOUT or --lock-timeout to wait longer)",
+                      holder.value_or("holder unknown"), options_.lock_timeout.count()));
+    }
+    // Under the lock, as in up(): concurrent CREATE TABLE IF NOT EXISTS is not safe on
+    // PostgreSQL.
+    connection_.execute(dialect_.create_history_table());
+    const auto report = status();
+    check_drift(report);
+    const auto targets = pending(report, to);
+    for (const auto* target : targets) {
+      if (!target->definition.transactional) {
+        throw migration_error(fmt::format(
+            "{} ({}) runs without a transaction ({}), which a transaction-mode pooler cannot "
+            "keep on one server connection: apply it through EVSTORE_DIRECT_URL (or "
+            "--direct-url), the server's own address; nothing was applied",
+            target->id.to_string(), target->definition.origin, no_transaction_directive));
+      }
+    }
+    in_one_transaction_ = true;
+    std::vector<migration_step> steps;
+    for (const auto* target : targets) {
+      if (auto step = run(*target, true)) {
+        steps.push_back(std::move(*step));
+      }
+    }
+    in_one_transaction_ = false;
+    connection_.execute("COMMIT");
+    return steps;
+  } catch (...) {
+    in_one_transaction_ = false;
+    try {
+      connection_.execute("ROLLBACK");
+    } catch (const std::exception& e) {
+      spdlog::warn("rollback after a failed migration run failed: {}", e.what());
+    }
+    throw;
+  }
+}
+
 std::vector<migration_step> migrator::up(const std::optional<migration_id>& to) {
   if (to &&
       std::none_of(known_.begin(), known_.end(), [&](const auto& k) { return k.id == *to; })) {
     throw migration_error(fmt::format("no migration {} to migrate up to", to->to_string()));
+  }
+  if (options_.single_transaction && !options_.dry_run) {
+    return up_in_one_transaction(to);
   }
   std::optional<migration_lock> lock;
   if (!options_.dry_run) {
@@ -280,16 +355,9 @@ std::vector<migration_step> migrator::up(const std::optional<migration_id>& to) 
   const auto report = status();
   check_drift(report);
   std::vector<migration_step> steps;
-  for (const auto& known : known_) {
-    if (to && applies_before(*to, known.id)) {
-      break;
-    }
-    const auto line = std::find_if(report.migrations.begin(), report.migrations.end(),
-                                   [&](const auto& m) { return m.id == known.id; });
-    if (line->state == migration_state::pending) {
-      if (auto step = run(known, true)) {
-        steps.push_back(std::move(*step));
-      }
+  for (const auto* target : pending(report, to)) {
+    if (auto step = run(*target, true)) {
+      steps.push_back(std::move(*step));
     }
   }
   return steps;
@@ -310,6 +378,7 @@ std::vector<const migrator::known_migration*> migrator::applied_newest_first() {
 }
 
 std::vector<migration_step> migrator::down(int steps) {
+  require_direct_connection("reverting a migration");
   if (steps < 1) {
     throw migration_error(fmt::format("cannot revert {} migrations", steps));
   }
@@ -319,6 +388,7 @@ std::vector<migration_step> migrator::down(int steps) {
 }
 
 std::vector<migration_step> migrator::down_to(const migration_id& to) {
+  require_direct_connection("reverting a migration");
   auto targets = applied_newest_first();
   const auto keep = std::find_if(targets.begin(), targets.end(),
                                  [&](const auto* k) { return !applies_before(to, k->id); });
@@ -363,6 +433,7 @@ std::vector<migration_step> migrator::redo() {
 }
 
 void migrator::rehash(const migration_id& id) {
+  require_direct_connection("rehashing a migration");
   const migration_lock lock(connection_, dialect_, options_.lock_timeout);
   const auto report = status();
   const auto line = std::find_if(report.migrations.begin(), report.migrations.end(),
@@ -429,8 +500,11 @@ std::optional<migration_step> migrator::run(const known_migration& target, bool 
     return (count > 0) == up;
   };
 
+  // Inside up_in_one_transaction, the run's transaction holds every migration and its own
+  // error handling rolls it back whole.
+  const bool own_transaction = transactional && !in_one_transaction_;
   const auto start = std::chrono::steady_clock::now();
-  if (transactional) {
+  if (own_transaction) {
     connection_.execute(dialect_.begin_write());
     if (already_done()) {
       rollback();
@@ -443,15 +517,16 @@ std::optional<migration_step> migrator::run(const known_migration& target, bool 
       session << step.statements[i];
     } catch (...) {
       const auto failure = describe(backend, std::current_exception(), what);
-      if (transactional) {
+      if (own_transaction) {
         rollback();
       }
       throw migration_error(
           fmt::format("{} failed at statement {} of {}: {}\n  statement: {}\n  {}", what, i + 1,
                       step.statements.size(),
-                      transactional ? "nothing of it was applied"
-                                    : "it ran without a transaction; statements before this "
-                                      "one stay applied",
+                      in_one_transaction_ ? "nothing of this run was applied"
+                      : transactional     ? "nothing of it was applied"
+                                          : "it ran without a transaction; statements before "
+                                            "this one stay applied",
                       quote_statement(step.statements[i]), failure.message),
           failure.native_code, backend.name());
     }
@@ -475,10 +550,14 @@ std::optional<migration_step> migrator::run(const known_migration& target, bool 
                              history_table),
           soci::use(target.id.scope), soci::use(version);
     }
-    session << "COMMIT";
+    if (!in_one_transaction_) {
+      session << "COMMIT";
+    }
   } catch (...) {
     const auto failure = describe(backend, std::current_exception(), what);
-    rollback();
+    if (!in_one_transaction_) {
+      rollback();
+    }
     throw migration_error(
         fmt::format("{}: recording it in the history failed: {}", what, failure.message),
         failure.native_code, backend.name());

@@ -256,23 +256,17 @@ connection open_connection(const plugin_registry& plugins, database_url url,
   return conn;
 }
 
-connection open_migration_connection(const plugin_registry& plugins, database_url url,
-                                     store_options options) {
+migration_connection open_migration_connection(const plugin_registry& plugins, database_url url,
+                                               store_options options) {
   apply_url_settings(url, options);
   if (options.direct_url) {
     // The server's own address: whatever the main URL says of a pooler, this one has none
     // unless it says so itself.
     options.connect.pooler = pooler_mode::none;
-    return open_connection(plugins, *options.direct_url, options);
+    return {open_connection(plugins, *options.direct_url, options), false};
   }
-  if (options.connect.pooler == pooler_mode::transaction) {
-    throw migration_error(
-        "migrations cannot run through a transaction-mode pooler (pooler=transaction): the "
-        "migration lock belongs to a session, which such a pooler hands to other clients, so "
-        "two migrators could both run; set EVSTORE_DIRECT_URL (or --direct-url) to the "
-        "database server's own address, bypassing the pooler");
-  }
-  return open_connection(plugins, std::move(url), std::move(options));
+  const bool pooled = options.connect.pooler == pooler_mode::transaction;
+  return {open_connection(plugins, std::move(url), std::move(options)), pooled};
 }
 
 std::unique_ptr<store> store::open(const database_url& requested, store_options options) {
@@ -328,8 +322,10 @@ void store::run_transaction(const std::function<void(evstore::transaction&)>& wo
 
 std::vector<migration_step> store::migrate(std::vector<migration> app) {
   if (state_->options.direct_url || state_->options.connect.pooler == pooler_mode::transaction) {
-    auto conn = open_migration_connection(state_->plugins, state_->url, state_->options);
-    migrator engine(conn, std::move(app), {});
+    auto target = open_migration_connection(state_->plugins, state_->url, state_->options);
+    migrator_options options;
+    options.single_transaction = target.single_transaction;
+    migrator engine(target.conn, std::move(app), options);
     return engine.up();
   }
   auto lease = state_->pool->acquire();

@@ -34,6 +34,8 @@ class postgresql_dialect final : public dialect {
   void unlock_migrations(soci::session& session) const override;
   [[nodiscard]] std::optional<std::string> migration_lock_holder(
       soci::session& session) const override;
+  [[nodiscard]] bool lock_migrations_in_transaction(
+      soci::session& session, std::chrono::milliseconds timeout) const override;
 };
 
 class postgresql_backend final : public backend, public native_statements {

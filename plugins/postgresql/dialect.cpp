@@ -199,15 +199,18 @@ std::string postgresql_dialect::skip_locked_rows() const {
   return " FOR UPDATE SKIP LOCKED";
 }
 
-bool postgresql_dialect::lock_migrations(soci::session& session,
-                                         std::chrono::milliseconds timeout) const {
-  // Polling pg_try_advisory_lock bounds the wait exactly, whatever lock_timeout says. A session
-  // lock, released by unlock_migrations or when the session ends (a crashed migrator).
+namespace {
+
+// Polls `function` (pg_try_advisory_lock or pg_try_advisory_xact_lock) on evstore's migration
+// key until it answers true or `timeout` passes: polling bounds the wait exactly, whatever
+// lock_timeout says.
+bool poll_migration_lock(soci::session& session, std::chrono::milliseconds timeout,
+                         std::string_view function) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   try {
     for (;;) {
       int locked = 0;
-      session << fmt::format("SELECT CASE WHEN pg_try_advisory_lock({}) THEN 1 ELSE 0 END",
+      session << fmt::format("SELECT CASE WHEN {}({}) THEN 1 ELSE 0 END", function,
                              migration_lock_key),
           soci::into(locked);
       if (locked != 0) {
@@ -221,6 +224,22 @@ bool postgresql_dialect::lock_migrations(soci::session& session,
   } catch (...) {
     rethrow_translated_error(std::current_exception(), "taking the migration lock");
   }
+}
+
+}  // namespace
+
+bool postgresql_dialect::lock_migrations(soci::session& session,
+                                         std::chrono::milliseconds timeout) const {
+  // A session lock, released by unlock_migrations or when the session ends (a crashed
+  // migrator).
+  return poll_migration_lock(session, timeout, "pg_try_advisory_lock");
+}
+
+bool postgresql_dialect::lock_migrations_in_transaction(soci::session& session,
+                                                        std::chrono::milliseconds timeout) const {
+  // Released with the transaction, on whatever server connection a pooler gave it. The same
+  // key as the session lock: a direct migrator and a pooled one exclude each other.
+  return poll_migration_lock(session, timeout, "pg_try_advisory_xact_lock");
 }
 
 void postgresql_dialect::unlock_migrations(soci::session& session) const {

@@ -64,7 +64,8 @@ struct migration_bench {
   explicit migration_bench(const backend_context& context)
       : database(context.fresh_database()),
         conn(open_migration_connection(plugins_of(context), parse_database_url(database->url()),
-                                       options_for(context, *database))),
+                                       options_for(context, *database))
+                 .conn),
         builtin(conn.backend().migrations()) {}
 
   // The id of the n-th built-in migration, from 0 ("evstore:1").

@@ -18,6 +18,8 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <evstore/settings.hpp>
 #include <evstore/store.hpp>
@@ -59,6 +61,8 @@ int main(int argc, char** argv) {
     std::cerr << "usage: pgbouncer_load_worker WORKER THREADS SECONDS\n";
     return 2;
   }
+  // Warnings (slow statements under this load) go to stderr; stdout carries the count only.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("load_worker"));
   const int worker = std::atoi(argv[1]);
   const int threads = std::atoi(argv[2]);
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(std::atoi(argv[3]));

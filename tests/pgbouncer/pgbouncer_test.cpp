@@ -6,7 +6,9 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -150,25 +152,72 @@ TEST(pgbouncer, a_statement_past_statement_timeout_fails_and_the_setting_ends_wi
   }
 }
 
-TEST(pgbouncer, migrate_through_the_pooler_without_a_direct_url_refuses_and_says_what_to_set) {
+TEST(pgbouncer, eight_migrators_through_the_pooler_apply_each_migration_once_in_one_transaction) {
   const pooled_database database;
-  const evstore::test::temp_dir cwd;
-  const auto refused = evstore::test::run_process({EVSTORE_CLI, "migrate", "up"},
-                                                  pooled_environment(database), cwd.path());
+  const evstore::test::temp_dir app;
+  std::ofstream(app.path() / "0001_tags.up.sql") << "CREATE TABLE tags (id BIGINT PRIMARY KEY);";
+  const std::vector<std::string> up{EVSTORE_CLI, "migrate", "--migrations-dir", app.path().string(),
+                                    "up"};
+  constexpr int runners = 8;
+  std::vector<evstore::test::process_result> results(runners);
+  std::vector<std::thread> threads;
+  for (auto& result : results) {
+    threads.emplace_back(
+        [&] { result = evstore::test::run_process(up, pooled_environment(database), app.path()); });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  int applied = 0;
+  for (const auto& result : results) {
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    for (std::size_t at = result.out.find("applied "); at != std::string::npos;
+         at = result.out.find("applied ", at + 1)) {
+      ++applied;
+    }
+  }
+  EXPECT_EQ(applied, 3) << "evstore:1, evstore:2 and app:1, each by one runner";
+  auto direct = direct_connection(database);
+  int rows = 0;
+  direct.session() << "SELECT COUNT(*) FROM evstore_schema_migrations", soci::into(rows);
+  EXPECT_EQ(rows, 3);
+}
+
+TEST(pgbouncer, migrate_through_the_pooler_refuses_what_needs_a_direct_url_and_applies_nothing) {
+  const pooled_database database;
+  const evstore::test::temp_dir app;
+  std::ofstream(app.path() / "0001_tags.up.sql") << "CREATE TABLE tags (id BIGINT PRIMARY KEY);";
+  std::ofstream(app.path() / "0002_title_index.up.sql")
+      << "-- evstore:no-transaction\nCREATE INDEX CONCURRENTLY events_title ON events (title);\n";
+  const auto migrate = [&](std::vector<std::string> arguments) {
+    std::vector<std::string> argv{EVSTORE_CLI, "migrate", "--migrations-dir", app.path().string()};
+    argv.insert(argv.end(), arguments.begin(), arguments.end());
+    return evstore::test::run_process(argv, pooled_environment(database), app.path());
+  };
+  const auto refused = migrate({"up"});
   EXPECT_EQ(refused.exit_code, 7) << refused.err;
-  EXPECT_NE(refused.err.find("set EVSTORE_DIRECT_URL (or --direct-url)"), std::string::npos)
+  EXPECT_NE(refused.err.find("app:2 ("), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("0002_title_index.up.sql) runs without a transaction"),
+            std::string::npos)
+      << refused.err;
+  EXPECT_NE(refused.err.find("apply it through EVSTORE_DIRECT_URL (or --direct-url)"),
+            std::string::npos)
       << refused.err;
   auto direct = direct_connection(database);
   int tables = -1;
-  direct.session() << "SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'",
+  direct.session() << "SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public' "
+                      "AND tablename <> 'evstore_schema_migrations'",
       soci::into(tables);
-  EXPECT_EQ(tables, 0) << "nothing ran";
+  EXPECT_EQ(tables, 0) << "nothing of the run was applied";
 
-  const auto applied = evstore::test::run_process(
-      {EVSTORE_CLI, "migrate", "up", "--direct-url", database.direct_url()},
-      pooled_environment(database), cwd.path());
+  const auto applied = migrate({"up", "--direct-url", database.direct_url()});
   EXPECT_EQ(applied.exit_code, 0) << applied.err;
-  EXPECT_NE(applied.out.find("applied evstore:2"), std::string::npos) << applied.out;
+  EXPECT_NE(applied.out.find("applied app:2 title_index"), std::string::npos) << applied.out;
+
+  const auto down = migrate({"down"});
+  EXPECT_EQ(down.exit_code, 7) << down.err;
+  EXPECT_NE(down.err.find("reverting a migration needs a direct connection"), std::string::npos)
+      << down.err;
 }
 
 TEST(pgbouncer, health_and_metrics_name_the_pooler_mode) {
@@ -209,7 +258,7 @@ TEST(pgbouncer, four_processes_of_eight_threads_through_a_pool_of_two_see_no_err
     ASSERT_TRUE(out.starts_with("committed ")) << out;
     committed += std::stoll(out.substr(std::string("committed ").size()));
   }
-  EXPECT_GT(committed, workers * 8) << "every thread committed more than once";
+  EXPECT_GE(committed, workers * 8) << "every thread committed at least one round";
   // Every acknowledged transaction is stored once, whole: nothing lost, nothing doubled.
   auto direct = direct_connection(database);
   long long events = 0;

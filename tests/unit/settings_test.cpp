@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <evstore/error.hpp>
+#include <evstore/migrator.hpp>
 #include <evstore/settings.hpp>
+
+#include "process.hpp"
 
 using namespace std::chrono_literals;
 
@@ -150,17 +153,29 @@ TEST(settings, the_direct_url_is_parsed_and_a_bad_one_named_without_its_text) {
   EXPECT_EQ(message.find("s3cr"), std::string::npos) << message;
 }
 
-TEST(settings, migrations_refuse_a_transaction_pooler_without_a_direct_url) {
-  evstore::store_options options;
-  options.connect.pooler = evstore::pooler_mode::transaction;
+TEST(settings, migrations_run_in_one_transaction_only_through_a_transaction_pooler) {
+  const auto& plugins = evstore::test::default_plugins();
+  const auto memory = evstore::parse_database_url("sqlite::memory:");
+  EXPECT_FALSE(evstore::open_migration_connection(plugins, memory, {}).single_transaction);
+  auto pooled = memory;
+  pooled.params.emplace_back("pooler", "transaction");
+  auto target = evstore::open_migration_connection(plugins, pooled, {});
+  EXPECT_TRUE(target.single_transaction);
+  // A backend without a transaction-level lock (SQLite's dialect) refuses such a run.
+  evstore::migrator_options options;
+  options.single_transaction = true;
+  evstore::migrator engine(target.conn, {}, options);
   try {
-    // Refused before any plugin or connection is asked for.
-    (void)evstore::open_migration_connection(
-        evstore::plugin_registry{}, evstore::parse_database_url("postgresql://u@h/db"), options);
-    FAIL() << "a transaction-mode pooler keeps no session lock";
+    (void)engine.up();
+    FAIL() << "SQLite has no transaction-level migration lock";
   } catch (const evstore::migration_error& e) {
-    EXPECT_NE(std::string(e.what()).find("set EVSTORE_DIRECT_URL (or --direct-url)"),
+    EXPECT_NE(std::string(e.what()).find("run migrations through a direct connection "
+                                         "(EVSTORE_DIRECT_URL)"),
               std::string::npos)
         << e.what();
   }
+  evstore::store_options direct;
+  direct.direct_url = memory;
+  EXPECT_FALSE(evstore::open_migration_connection(plugins, pooled, direct).single_transaction)
+      << "a direct URL is a direct connection";
 }

@@ -99,6 +99,15 @@ class EVSTORE_API dialect {
   /// 10:00:00+00"), when the backend can tell and someone does.
   [[nodiscard]] virtual std::optional<std::string> migration_lock_holder(
       soci::session& session) const = 0;
+
+  /// Takes the migration lock (the same one as lock_migrations) for the current transaction
+  /// only, waiting at most `timeout`: its COMMIT or ROLLBACK releases it. For migrations
+  /// through a transaction-mode pooler, which keeps no session lock (migrator_options::
+  /// single_transaction). Added in ABI 2. Returns false when it could not be had in time.
+  /// @throws migration_error when the backend has no such lock (the default): its
+  ///         migrations then need a direct connection.
+  [[nodiscard]] virtual bool lock_migrations_in_transaction(
+      soci::session& session, std::chrono::milliseconds timeout) const;
 };
 
 }  // namespace evstore

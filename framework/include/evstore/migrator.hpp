@@ -90,6 +90,13 @@ struct migrator_options {
   bool dry_run = false;
   /// Recorded in the history as applied_by.
   std::string applied_by;
+  /// For a connection through a transaction-mode pooler, which keeps no session lock and may
+  /// hand each transaction to another server connection: up() applies every pending
+  /// migration in one transaction, under a lock held by that transaction
+  /// (dialect::lock_migrations_in_transaction), and refuses, applying nothing, when one of
+  /// them must run outside a transaction. down(), down_to(), redo() and rehash() refuse: they
+  /// need a direct connection.
+  bool single_transaction = false;
 };
 
 class EVSTORE_API migrator {
@@ -134,11 +141,20 @@ class EVSTORE_API migrator {
   /// The applied migrations, newest first. @throws migration_error on drift.
   [[nodiscard]] std::vector<const known_migration*> applied_newest_first();
   std::vector<migration_step> revert(const std::vector<const known_migration*>& targets);
-  /// Applies or reverts one migration; nullopt when another migrator did it meanwhile.
+  /// Applies or reverts one migration; nullopt when another migrator did it meanwhile. Inside
+  /// up_in_one_transaction, it only runs the statements and records them.
   std::optional<migration_step> run(const known_migration& target, bool up);
+  /// up() with options_.single_transaction.
+  std::vector<migration_step> up_in_one_transaction(const std::optional<migration_id>& to);
+  /// The pending migrations up() applies, in order.
+  std::vector<const known_migration*> pending(const migration_report& report,
+                                              const std::optional<migration_id>& to) const;
+  /// Throws migration_error when options_.single_transaction: `what` needs a direct connection.
+  void require_direct_connection(std::string_view what) const;
 
   connection& connection_;
   const dialect& dialect_;
+  bool in_one_transaction_ = false;  // up_in_one_transaction is running
   std::vector<known_migration> known_;
   migrator_options options_;
 };

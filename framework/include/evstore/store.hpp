@@ -76,14 +76,20 @@ class transaction;
 [[nodiscard]] EVSTORE_API connection open_connection(const plugin_registry& plugins,
                                                      database_url url, store_options options);
 
-/// Opens the connection migrations run on: `options.direct_url` when it is set, else `url`
-/// (as open_connection).
-/// @throws migration_error when `url` declares a transaction-mode pooler and no direct URL is
-///         set: the migration lock is held by a session, which such a pooler does not keep;
-///         plugin_error, config_error, connection_error.
-[[nodiscard]] EVSTORE_API connection open_migration_connection(const plugin_registry& plugins,
-                                                               database_url url,
-                                                               store_options options);
+/// The connection migrations run on, and how they must run there.
+struct migration_connection {
+  connection conn;
+  /// Through a transaction-mode pooler without a direct URL: `migrate up` in one transaction
+  /// under a transaction-level lock, and nothing else (migrator_options::single_transaction).
+  bool single_transaction = false;
+};
+
+/// Opens the connection migrations run on: `options.direct_url` when it is set (the server's
+/// own address, where the migration lock is a session lock), else `url` (as open_connection),
+/// single_transaction when `url` declares a transaction-mode pooler.
+/// @throws plugin_error, config_error, connection_error.
+[[nodiscard]] EVSTORE_API migration_connection
+open_migration_connection(const plugin_registry& plugins, database_url url, store_options options);
 
 /// The outcome of COMMIT is unknown: the connection was lost after COMMIT was sent. The
 /// changes may or may not be stored; nothing was retried. Re-read, or retry idempotently.
