@@ -1,7 +1,8 @@
 // Plain SOCI, for reference: statements prepared once per session and re-executed with
 // scalar bindings, rows read one by one into scalars (its vector reads of SQLite integers
-// are 32-bit), batches inserted with vector bindings in a statement made for each batch (a
-// re-executed vector-bound statement re-sends freed buffers; PITFALLS.md).
+// are 32-bit), batches inserted with vector bindings in a statement made for each batch
+// (SOCI 4.0.3 re-sends the first batch's freed buffers when a vector-bound statement is
+// executed again, SOCI issues #910 and #1167).
 
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>

@@ -11,8 +11,9 @@
 
 namespace evstore::cli {
 
-/// What one client may take of the server. cpp-httplib's own defaults include an unlimited
-/// payload and an unbounded queue (PITFALLS.md), so every limit is set explicitly.
+/// What one client may take of the server. cpp-httplib 0.11.4's own defaults include an
+/// unlimited payload and an unbounded queue of accepted connections, so every limit is set
+/// explicitly (docs/operations.md, "Limits against bad clients").
 struct http_limits {
   std::size_t worker_threads = 8;
   std::size_t max_queued = 64;  ///< accepted connections waiting for a worker

@@ -1,8 +1,9 @@
 #pragma once
 
 // Private to libevstore: the client-side deadline of a call. SOCI runs statements
-// synchronously and a hung server is invisible to TCP on loopback (PITFALLS.md), so a
-// watchdog thread interrupts, through the backend, a call that outlives its deadline.
+// synchronously, and a hung server (a stopped process) is invisible to TCP keepalives and
+// tcp_user_timeout on loopback, where the kernel still acknowledges; so a watchdog thread
+// interrupts, through the backend, a call that outlives its deadline.
 
 #include <chrono>
 #include <condition_variable>

@@ -348,8 +348,8 @@ std::vector<migration_step> migrator::up(const std::optional<migration_id>& to) 
   std::optional<migration_lock> lock;
   if (!options_.dry_run) {
     lock.emplace(connection_, dialect_, options_.lock_timeout);
-    // Created under the lock: concurrent CREATE TABLE IF NOT EXISTS is not safe on
-    // PostgreSQL (PITFALLS.md).
+    // Created under the lock: on PostgreSQL, concurrent CREATE TABLE IF NOT EXISTS statements
+    // fail with a duplicate key on pg_type_typname_nsp_index.
     connection_.execute(dialect_.create_history_table());
   }
   const auto report = status();

@@ -1,6 +1,6 @@
 #include "evstore/plugin_registry.hpp"
 
-// library_info.hpp with BOOST_DLL_USE_STD_FS needs these first (PITFALLS.md).
+// Boost 1.74's library_info.hpp, with BOOST_DLL_USE_STD_FS, needs these included before it.
 #include <string>
 #include <vector>
 

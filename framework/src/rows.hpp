@@ -2,8 +2,9 @@
 
 // Private to libevstore: reading event and media rows and running dynamically built
 // statements, natively when the backend has native statements, else through SOCI. Through
-// SOCI, rows are read into scalars, one row at a time: SOCI's vector reads of SQLite INTEGER
-// columns are 32-bit (PITFALLS.md).
+// SOCI, rows are read into scalars, one row at a time: SOCI 4.0.3's vector reads of SQLite
+// INTEGER columns are 32-bit, so 64-bit values such as microsecond timestamps would come back
+// wrong, without an error.
 
 #include <array>
 #include <chrono>

@@ -1,7 +1,7 @@
 #pragma once
 
-// Private to libevstore: a connection's prepared statements, kept for re-execution. SOCI has
-// no statement cache (PITFALLS.md): without one, every statement on PostgreSQL costs a
+// Private to libevstore: a connection's prepared statements, kept for re-execution. SOCI
+// 4.0.3 has no statement cache: without one, every statement on PostgreSQL costs a
 // PREPARE, an EXECUTE and a DEALLOCATE round trip.
 
 #include <cstddef>

@@ -88,10 +88,10 @@ struct libpq_host_lists {
 /// and every setting a percent-encoded query parameter (`postgresql://?host=…&password=…`).
 /// SOCI 4.0.3 re-splits a keyword=value string on white space even inside quotes, so a value
 /// with spaces (a password, an application name) would reach libpq changed, and it appends
-/// `=` to a URI without any parameter (PITFALLS.md); this form has neither problem, since it
-/// always has parameters and holds no white space or quote. The URL's parameters win over
-/// `options`. All the URL's hosts go in `host` and `port` (host_lists), for libpq to try in
-/// order.
+/// `=` to a URI without any parameter (`postgresql://…/postgres` would connect to a database
+/// named `postgres=`); this form has neither problem, since it always has parameters and
+/// holds no white space or quote. The URL's parameters win over `options`. All the URL's
+/// hosts go in `host` and `port` (host_lists), for libpq to try in order.
 [[nodiscard]] std::string conninfo(const database_url& url, const connect_options& options);
 
 /// What statements on a connection must apply themselves, because a transaction-mode pooler

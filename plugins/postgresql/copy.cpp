@@ -1,5 +1,5 @@
-// The bulk insert fast path: COPY ... FROM STDIN in text format, on the native PGconn. SOCI's
-// vector binds would send one statement per row (PITFALLS.md).
+// The bulk insert fast path: COPY ... FROM STDIN in text format, on the native PGconn. SOCI
+// 4.0.3's vector binds still execute the statement once per row, one round trip each.
 
 #include <array>
 #include <charconv>

@@ -61,8 +61,9 @@ using ping_clock = std::chrono::steady_clock;
 }
 
 // Waits until libpq has a whole result to give (PQisBusy false), reading what the server
-// sends, but never past `until`. No cancel is sent on timeout: a cancel to a hung server can
-// hang as well (PITFALLS.md); the caller discards the connection instead.
+// sends, but never past `until`. No cancel is sent on timeout: a cancel request is a
+// connection of its own, which libpq 15 gives no timeout, so against a hung server it can hang
+// as well; the caller discards the connection instead.
 void await_result(PGconn* conn, ping_clock::time_point until, std::chrono::milliseconds deadline) {
   while (PQisBusy(conn) != 0) {
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - ping_clock::now());
@@ -223,8 +224,9 @@ std::unique_ptr<soci::session> postgresql_backend::open(const database_url& url,
   try {
     session = std::make_unique<soci::session>(soci::postgresql, conninfo(url, options));
   } catch (const std::exception& e) {
-    // SOCI reports every connect failure as a plain soci_error without SQLSTATE (PITFALLS.md);
-    // libpq's text may quote the connection string, so it is redacted.
+    // SOCI 4.0.3 reports every connect failure as a plain soci_error, with category unknown
+    // and no SQLSTATE, whatever the cause; libpq's text may quote the connection string, so it
+    // is redacted.
     throw connection_error(
         redact(fmt::format("postgresql: cannot connect to {}: {}", url.redacted(),
                            connect_failure(e.what(), options.pooler)),

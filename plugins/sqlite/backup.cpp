@@ -1,7 +1,7 @@
 // Backup and restore through SQLite's online backup API. Copying the file of a database that
-// is being written can give a corrupt copy (PITFALLS.md); the backup API copies the pages of
-// one read transaction instead, so writers on other connections carry on (in WAL mode they are
-// never blocked) and the copy is the database as of one instant.
+// is being written can give a corrupt copy; the backup API copies the pages of one read
+// transaction instead, so writers on other connections carry on (in WAL mode they are never
+// blocked) and the copy is the database as of one instant.
 
 #include <sqlite3.h>
 

@@ -65,8 +65,8 @@ std::vector<std::string> sqlite_dialect::split_statements(std::string_view scrip
 }
 
 std::string sqlite_dialect::begin_write() const {
-  // Take the write lock now, waiting up to the busy timeout, instead of failing at the first
-  // write (PITFALLS.md).
+  // Take the write lock now, waiting up to the busy timeout: a plain (deferred) BEGIN takes it
+  // only at the transaction's first write, and can fail there instead of waiting.
   return "BEGIN IMMEDIATE";
 }
 

@@ -1,5 +1,5 @@
 // The one place where SQLite result codes become evstore errors. SOCI 4.0.3's
-// sqlite3_soci_error carries the result code but no error category (PITFALLS.md).
+// sqlite3_soci_error carries the result code but no error category.
 
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>

@@ -37,7 +37,7 @@ void check_no_params(const database_url& url) {
 }
 
 // Connection pragmas must be set outside any transaction: PRAGMA foreign_keys inside one is
-// a silent no-op (PITFALLS.md).
+// a silent no-op.
 void configure(soci::session& session, const std::string& path, const connect_options& options) {
   session << fmt::format("PRAGMA busy_timeout = {}", options.busy_timeout.count());
   session << "PRAGMA foreign_keys = ON";

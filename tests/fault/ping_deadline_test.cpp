@@ -1,5 +1,5 @@
-// A hung server (a stopped process) is invisible to TCP timeouts on loopback (PITFALLS.md):
-// only the client-side deadline of backend::ping bounds the wait.
+// A hung server (a stopped process) is invisible to TCP timeouts on loopback, where the kernel
+// still acknowledges: only the client-side deadline of backend::ping bounds the wait.
 
 #include <chrono>
 

@@ -92,7 +92,7 @@ TEST(postgresql_backend, passes_url_parameters_to_libpq) {
   EXPECT_EQ(query_text(connection, "SHOW statement_timeout"), "1234ms");
 }
 
-// SOCI 4.0.3 re-splits a connection string on white space, even inside quotes (PITFALLS.md):
+// SOCI 4.0.3 re-splits a connection string on white space, even inside quotes:
 // values with runs of spaces, several words, quotes or backslashes must reach libpq unchanged.
 TEST(postgresql_backend, passes_values_with_spaces_quotes_and_backslashes_to_libpq_unchanged) {
   auto url = server_url();

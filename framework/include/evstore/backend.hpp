@@ -188,7 +188,8 @@ class EVSTORE_API backend {
 
   /// Makes a call blocked on `session` return soon, with any error: the core's client-side
   /// deadline (store_options::call_timeout) calls it when the database has not answered in
-  /// time, e.g. a hung server that TCP cannot see (PITFALLS.md).
+  /// time, e.g. a hung server (a stopped process), which TCP keepalives and tcp_user_timeout
+  /// do not detect on loopback, where the kernel still acknowledges (docs/dependencies.md).
   ///
   /// The contract:
   /// - It is called from another thread than the one using `session`, while that thread may

@@ -1,7 +1,8 @@
 #pragma once
 
 /// @file
-/// The data model: events and the media captured during them (DESIGN.md, Data model).
+/// The data model: events and the media captured during them (docs/schema.md lists every
+/// column and its rules).
 /// Values the database maintains (created_at, updated_at, version) are read, never written.
 
 #include <array>

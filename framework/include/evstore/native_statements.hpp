@@ -3,13 +3,13 @@
 /// @file
 /// Optional for a plugin: running the core's statements on the native connection handle.
 ///
-/// SOCI costs 1–8 µs per statement and about 0.3 µs per fetched row on top of libpq, and
-/// 15–30 % of a read against SQLite's C API (PITFALLS.md). A backend class that also derives
-/// from evstore::native_statements gets the repositories' statements through it; one that does
-/// not is driven through SOCI, as before. This is an addition to plugin ABI 1 (evstore 1.1),
-/// not a change to it: the core finds the interface with a dynamic_cast on the backend, so a
-/// plugin built against evstore 1.0 keeps loading and working, and `evstore::backend` and
-/// `evstore::dialect` are unchanged.
+/// SOCI 4.0.3 costs 1–8 µs per statement and about 0.3 µs per fetched row on top of libpq,
+/// and 15–30 % of a read against SQLite's C API (docs/dependencies.md, docs/performance.md).
+/// A backend class that also derives from evstore::native_statements gets the repositories'
+/// statements through it; one that does not is driven through SOCI, as before. This is an
+/// addition to plugin ABI 1 (evstore 1.1), not a change to it: the core finds the interface
+/// with a dynamic_cast on the backend, so a plugin built against evstore 1.0 keeps loading and
+/// working, and `evstore::backend` and `evstore::dialect` are unchanged.
 ///
 /// The contract (docs/plugins.md, "Native statements"):
 /// - `sql` is the core's SQL for the backend's dialect, with parameters written `:p0`, `:p1`,

@@ -1,10 +1,10 @@
 #pragma once
 
 /// @file
-/// Keyset pagination (DESIGN.md: lists are keyset-paginated, never OFFSET). A page ends with
-/// an opaque cursor: the sort key and id of its last item, from which the next page starts
-/// with `WHERE (key, id) > (:key, :id)`, so that rows inserted or deleted meanwhile neither
-/// repeat nor hide others, and a deep page costs what the first one does.
+/// Keyset pagination: every list is paged by its sort key, never with OFFSET. A page ends
+/// with an opaque cursor: the sort key and id of its last item, from which the next page
+/// starts with `WHERE (key, id) > (:key, :id)`, so that rows inserted or deleted meanwhile
+/// neither repeat nor hide others, and a deep page costs what the first one does.
 ///
 /// Cursors are integrity-checked, not secret: they carry an HMAC-SHA256 tag, so a client can
 /// neither forge one nor move it to another listing, but anyone can decode the position

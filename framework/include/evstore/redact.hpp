@@ -1,9 +1,10 @@
 #pragma once
 
 /// @file
-/// Keeping secrets out of messages. libpq, for one, echoes parts of a connection string,
-/// password included, in its error text (PITFALLS.md): every such text passes through here
-/// before it is logged, shown or thrown.
+/// Keeping secrets out of messages. libpq, for one, echoes the malformed part of a connection
+/// URI, password included, in its error text (`invalid percent-encoded token: "secret%zz"`),
+/// and its connect errors may quote the connection string: every such text passes through
+/// here before it is logged, shown or thrown.
 
 #include <string>
 #include <string_view>

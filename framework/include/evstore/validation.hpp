@@ -1,7 +1,7 @@
 #pragma once
 
 /// @file
-/// The rules of the data model (DESIGN.md, Data model), checked in the core before any SQL
+/// The rules of the data model (docs/schema.md), checked in the core before any SQL
 /// runs, so that every backend accepts and refuses the same values. SQLite would store
 /// much that PostgreSQL refuses (invalid UTF-8, NUL characters): these checks make both
 /// behave like the stricter one.
