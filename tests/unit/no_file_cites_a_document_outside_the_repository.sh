@@ -15,9 +15,6 @@ searched=(README.md CMakeLists.txt CMakePresets.json .ci apps bench cmake docs e
 excluded=(
   # This script names what it looks for.
   tests/unit/no_file_cites_a_document_outside_the_repository.sh
-  # Not clean yet: it still cites two, and is being rewritten with the benchmark's results.
-  # Take it off this list once they are gone.
-  docs/performance.md
 )
 
 present=()
