@@ -29,6 +29,17 @@ void append(std::string& info, std::string_view key, std::string_view value) {
   info += '\'';
 }
 
+// The database `name` on `pooler`'s host and port, its parameters kept, and the pooler
+// declared as a transaction-mode one (whatever `pooler` said of it): no startup options,
+// statement_timeout set per transaction, every statement unnamed.
+database_url through_pooler(const database_url& pooler, const std::string& name) {
+  auto url = pooler;
+  url.database = name;
+  std::erase_if(url.params, [](const auto& param) { return param.first == "pooler"; });
+  url.params.emplace_back("pooler", "transaction");
+  return url;
+}
+
 std::string random_suffix() {
   std::random_device device;
   return fmt::format("{:08x}{:08x}", device(), device());
@@ -66,7 +77,8 @@ std::string libpq_conninfo(const database_url& url) {
 }
 
 bench_database::bench_database(backend_kind kind, const database_url& server,
-                               const std::filesystem::path& sqlite_dir)
+                               const std::filesystem::path& sqlite_dir,
+                               const std::optional<database_url>& pooler)
     : server_(server) {
   const char* plugin_path = std::getenv("EVSTORE_PLUGIN_PATH");
   plugins_ = std::make_unique<plugin_registry>(plugin_registry::discover(
@@ -78,6 +90,9 @@ bench_database::bench_database(backend_kind kind, const database_url& server,
     connection::open(*plugins_, server_, {}).execute("CREATE DATABASE " + name_);
     target_.url = server_;
     target_.url.database = name_;
+    if (pooler) {
+      target_.pooled_url = through_pooler(*pooler, name_);
+    }
   } else {
     std::filesystem::create_directories(sqlite_dir);
     target_.url = parse_database_url(

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,10 +23,13 @@ namespace evstore::bench {
 class bench_database {
  public:
   /// PostgreSQL: creates the database `evstore_bench_<random>` on the server named by
-  /// `server` (which needs the CREATEDB right). SQLite: creates a file in `sqlite_dir`.
-  /// Then applies evstore's migrations with evstore::migrator.
+  /// `server` (which needs the CREATEDB right); with `pooler` (a PgBouncer in front of that
+  /// server, reaching its databases by name), where().pooled_url is the same database on the
+  /// pooler's host and port, with `pooler=transaction`. SQLite: creates a file in
+  /// `sqlite_dir`. Then applies evstore's migrations with evstore::migrator, on the server.
   bench_database(backend_kind kind, const database_url& server,
-                 const std::filesystem::path& sqlite_dir);
+                 const std::filesystem::path& sqlite_dir,
+                 const std::optional<database_url>& pooler = std::nullopt);
   bench_database(const bench_database&) = delete;
   bench_database& operator=(const bench_database&) = delete;
   /// Drops the database (PostgreSQL, with any connection still open) or deletes the file.

@@ -19,7 +19,8 @@ std::string_view to_string(backend_kind kind) noexcept {
 
 std::string_view to_string(contender_kind kind) noexcept {
   // In the order of contender_kind's values.
-  constexpr std::array<std::string_view, 4> names = {"evstore", "raw", "soci", "raw_insert"};
+  constexpr std::array<std::string_view, 5> names = {"evstore", "raw", "soci", "raw_insert",
+                                                     "pgbouncer"};
   return names.at(static_cast<std::size_t>(kind));
 }
 
@@ -27,7 +28,12 @@ std::unique_ptr<contender> open_contender(contender_kind kind, const target& db,
                                           std::size_t connections) {
   switch (kind) {
     case contender_kind::evstore:
-      return open_evstore_contender(db, connections);
+      return open_evstore_contender(db, connections, false);
+    case contender_kind::pgbouncer:
+      if (!db.pooled_url) {
+        throw std::logic_error("the pgbouncer contender needs --pgbouncer-url");
+      }
+      return open_evstore_contender(db, connections, true);
     case contender_kind::soci:
       return open_soci_contender(db, connections);
     case contender_kind::raw:

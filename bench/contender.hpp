@@ -1,8 +1,9 @@
 #pragma once
 
-// A contender: one way of doing the benchmark's units of work (evstore's public API, raw
-// libpq or sqlite3, plain SOCI). Every contender takes the same inputs and gives the same
-// results (evstore's model values), so that the benchmark compares like with like.
+// A contender: one way of doing the benchmark's units of work (evstore's public API, directly
+// or through PgBouncer, raw libpq or sqlite3, plain SOCI). Every contender takes the same
+// inputs and gives the same results (evstore's model values), so that the benchmark compares
+// like with like.
 
 #include <cstddef>
 #include <cstdint>
@@ -26,6 +27,9 @@ enum class backend_kind : std::uint8_t { sqlite, postgresql };
 struct target {
   backend_kind kind = backend_kind::sqlite;
   database_url url{};
+  /// The same database through a transaction-mode pooler (--pgbouncer-url), declared with
+  /// `pooler=transaction`; only for PostgreSQL, and only when the option is given.
+  std::optional<database_url> pooled_url;
 };
 
 /// How many media a timeline page holds.
@@ -51,19 +55,24 @@ class contender {
 };
 
 /// The contenders. raw_insert is raw libpq with multi-row INSERTs instead of COPY for
-/// add_media (PostgreSQL only; elsewhere the same as raw).
-enum class contender_kind : std::uint8_t { evstore, raw, soci, raw_insert };
+/// add_media (PostgreSQL only; elsewhere the same as raw). pgbouncer is evstore on
+/// target::pooled_url, the same database through PgBouncer in transaction mode.
+enum class contender_kind : std::uint8_t { evstore, raw, soci, raw_insert, pgbouncer };
 
 [[nodiscard]] std::string_view to_string(contender_kind kind) noexcept;
 
 /// Opens a contender with `connections` connections to `db`. The raw and SOCI contenders open
 /// them and prepare their statements now; evstore's pool opens them on first use (the
 /// workloads warm up before they measure).
+/// @throws std::logic_error for pgbouncer when `db` has no pooled_url.
 [[nodiscard]] std::unique_ptr<contender> open_contender(contender_kind kind, const target& db,
                                                         std::size_t connections);
 
+/// evstore on `db.url`, or on `db.pooled_url` when `through_pooler` (with `db.url` as the
+/// store's direct URL, where migrations would go).
 [[nodiscard]] std::unique_ptr<contender> open_evstore_contender(const target& db,
-                                                                std::size_t connections);
+                                                                std::size_t connections,
+                                                                bool through_pooler);
 [[nodiscard]] std::unique_ptr<contender> open_libpq_contender(const target& db,
                                                               std::size_t connections,
                                                               bool multi_row_insert);

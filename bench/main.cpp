@@ -1,10 +1,12 @@
-// evstore-bench: the same work through evstore's public API, raw libpq / raw sqlite3 and plain
-// SOCI, side by side in one run. docs/performance.md says how to run it and how to read it.
+// evstore-bench: the same work through evstore's public API (and, with --pgbouncer-url,
+// evstore through PgBouncer), raw libpq / raw sqlite3 and plain SOCI, side by side in one run.
+// docs/performance.md says how to run it and how to read it.
 
 #include <unistd.h>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <set>
 
 #include <spdlog/fmt/fmt.h>
@@ -36,6 +38,7 @@ sizes smoke_sizes() {
 struct options {
   std::string backend = "both";
   std::string database_url;
+  std::string pgbouncer_url;
   std::vector<std::string> workloads{"W1", "W2", "W3", "W4", "W5"};
   std::vector<std::size_t> scales;
   std::size_t walk = 0;
@@ -55,7 +58,11 @@ void run_backend(backend_kind kind, const options& o, const sizes& amounts,
                  std::vector<workload_result>& results) {
   const auto server =
       kind == backend_kind::postgresql ? parse_database_url(o.database_url) : database_url{};
-  bench_database db(kind, server, o.sqlite_dir);
+  std::optional<database_url> pooler;
+  if (kind == backend_kind::postgresql && !o.pgbouncer_url.empty()) {
+    pooler = parse_database_url(o.pgbouncer_url);
+  }
+  bench_database db(kind, server, o.sqlite_dir, pooler);
   workloads run(db, amounts);
   const std::set<std::string> chosen(o.workloads.begin(), o.workloads.end());
   if (chosen.contains("W1")) {
@@ -101,6 +108,10 @@ int run(int argc, char** argv) {
   app.add_option("--database-url", o.database_url,
                  "PostgreSQL server to create the benchmark's database on (needs CREATEDB)")
       ->envname("EVSTORE_TEST_POSTGRESQL_URL");
+  app.add_option("--pgbouncer-url", o.pgbouncer_url,
+                 "PostgreSQL only: also run evstore through this PgBouncer (transaction mode, "
+                 "in front of the --database-url server), on the same database, with "
+                 "pooler=transaction; reported as pgbouncer and pgbouncer_ratio");
   app.add_option("--workloads", o.workloads, "comma-separated subset of W1,W2,W3,W4,W5")
       ->delimiter(',')
       ->check(CLI::IsMember({"W1", "W2", "W3", "W4", "W5"}))
@@ -146,22 +157,45 @@ int run(int argc, char** argv) {
     }
     backends.push_back(backend_kind::postgresql);
   }
+  if (!o.pgbouncer_url.empty() && o.backend == "sqlite") {
+    std::cerr << "evstore-bench: --pgbouncer-url needs the PostgreSQL backend (--backend "
+                 "postgresql or both)\n";
+    return 2;
+  }
+  // Parsed once here, so that a malformed URL stops the run before it starts (the parser's
+  // message names a position, never the URL's text) and parses wherever it is used later.
+  for (const auto& [name, url] : {std::pair{"--database-url", o.database_url},
+                                  std::pair{"--pgbouncer-url", o.pgbouncer_url}}) {
+    try {
+      if (!url.empty()) {
+        static_cast<void>(parse_database_url(url));
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "evstore-bench: " << name << ": " << e.what() << "\n";
+      return 2;
+    }
+  }
   // Slow-query warnings and the like would land between the BENCH lines.
   spdlog::set_level(spdlog::level::err);
   std::cout << fmt::format(
       "# evstore-bench: build {}, {} repeat(s); ratio = evstore throughput / "
-      "raw throughput (higher is better, 1.0 = as fast as raw)\n",
-      EVSTORE_BENCH_BUILD_TYPE, o.repeats);
+      "raw throughput (higher is better, 1.0 = as fast as raw){}\n",
+      EVSTORE_BENCH_BUILD_TYPE, o.repeats,
+      o.pgbouncer_url.empty() ? ""
+                              : "; pgbouncer_ratio = evstore through PgBouncer / evstore direct");
   std::vector<workload_result> results;
   int status = 0;
   for (const auto kind : backends) {
     try {
       run_backend(kind, o, amounts, results);
     } catch (const std::exception& e) {
-      const auto password =
-          o.database_url.empty() ? std::string() : parse_database_url(o.database_url).password;
-      std::cerr << "evstore-bench: " << to_string(kind) << ": " << redact(e.what(), password)
-                << "\n";
+      std::string message = e.what();
+      for (const auto& url : {o.database_url, o.pgbouncer_url}) {
+        if (!url.empty()) {
+          message = redact(message, parse_database_url(url).password);
+        }
+      }
+      std::cerr << "evstore-bench: " << to_string(kind) << ": " << message << "\n";
       status = 1;
       break;
     }

@@ -8,7 +8,7 @@ namespace evstore::bench {
 namespace {
 
 constexpr std::array listed = {contender_kind::evstore, contender_kind::raw, contender_kind::soci,
-                               contender_kind::raw_insert};
+                               contender_kind::raw_insert, contender_kind::pgbouncer};
 
 // A contender's medians over repeats.
 struct summary {
@@ -84,6 +84,17 @@ std::string bench_line(const workload_result& result) {
         fmt::format(" raw_insert={:.1f} ratio_raw_insert={:.3f}", alt->throughput,
                     ratio(result, contender_kind::evstore, contender_kind::raw_insert).value_or(0));
   }
+  if (const auto pooled = summarize(result, contender_kind::pgbouncer)) {
+    line +=
+        fmt::format(" pgbouncer={:.1f} pgbouncer_ratio={:.3f}", pooled->throughput,
+                    ratio(result, contender_kind::pgbouncer, contender_kind::evstore).value_or(0));
+    if (pooled->latencies) {
+      line += fmt::format(
+          " pgbouncer_p50_ratio={:.3f}",
+          ratio(result, contender_kind::pgbouncer, contender_kind::evstore, speed::median_operation)
+              .value_or(0));
+    }
+  }
   if (summarize(result, contender_kind::evstore).value_or(summary{}).latencies) {
     line += fmt::format(" p50_ratio={:.3f}", ratio(result, contender_kind::evstore,
                                                    contender_kind::raw, speed::median_operation)
@@ -135,6 +146,25 @@ std::string table(const std::vector<workload_result>& results) {
           "{:<10} {:<8} {:>8} {:<10} {:>11} {:>11.1f} {:>11} {:>8.3f}  (raw = multi-row INSERT)\n",
           "", "", "", "", "", alt->throughput, "",
           ratio(result, contender_kind::evstore, contender_kind::raw_insert).value_or(0));
+    }
+    if (const auto pooled = summarize(result, contender_kind::pgbouncer)) {
+      // evstore through PgBouncer, compared with evstore direct rather than with raw.
+      const auto pair = [&](auto member) {
+        return pooled->latencies ? fmt::format("{:.0f}/{:.0f}", (*pooled).*member, ev.*member)
+                                 : std::string("-");
+      };
+      const auto pooled_p50_ratio =
+          pooled->latencies
+              ? fmt::format("{:.3f}", ratio(result, contender_kind::pgbouncer,
+                                            contender_kind::evstore, speed::median_operation)
+                                          .value_or(0))
+              : std::string("-");
+      text += fmt::format(
+          "{:<10} {:<8} {:>8} {:<10} {:>11.1f} {:>11} {:>11} {:>8.3f} {:>8} {:>8}  {:<23} {:<23}"
+          "  (evstore through PgBouncer: ratios and us against evstore direct)\n",
+          "", "", "", "", pooled->throughput, "", "",
+          ratio(result, contender_kind::pgbouncer, contender_kind::evstore).value_or(0), "",
+          pooled_p50_ratio, pair(&summary::p50), pair(&summary::p99));
     }
   }
   return text;

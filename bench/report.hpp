@@ -44,8 +44,10 @@ enum class speed : std::uint8_t { throughput, median_operation };
                                           speed by = speed::throughput);
 
 /// "BENCH backend=... workload=... evstore=... raw=... soci=... ratio=... unit=...", then
-/// soci_ratio, rows, repeats, and for latency workloads p50_ratio (ratio by median operation)
-/// and p50/p99 (microseconds).
+/// soci_ratio; with --pgbouncer-url pgbouncer (throughput through the pooler) and
+/// pgbouncer_ratio (against evstore direct, and pgbouncer_p50_ratio by median operation);
+/// rows, repeats, and for latency workloads p50_ratio (ratio by median operation) and
+/// p50/p99 (microseconds).
 [[nodiscard]] std::string bench_line(const workload_result& result);
 
 /// A table of every result, for people.

@@ -50,11 +50,16 @@ measurement from_latencies(std::vector<double> latencies, std::size_t units) {
   return {static_cast<double>(units) / (total / 1e6), std::move(latencies)};
 }
 
-std::vector<contender_kind> contenders_of(backend_kind backend, bool batch_workload) {
+std::vector<contender_kind> contenders_of(const target& db, bool batch_workload) {
   std::vector<contender_kind> kinds{contender_kind::evstore, contender_kind::raw,
                                     contender_kind::soci};
-  if (batch_workload && backend == backend_kind::postgresql) {
+  if (batch_workload && db.kind == backend_kind::postgresql) {
     kinds.push_back(contender_kind::raw_insert);
+  }
+  // In the rotation with the others, so that the ratio to direct evstore is taken within a
+  // repeat, under the same load.
+  if (db.pooled_url) {
+    kinds.push_back(contender_kind::pgbouncer);
   }
   return kinds;
 }
@@ -146,7 +151,7 @@ workload_result workloads::creates() {
   const auto inputs = make_events(sizes_.creates, id_set::created);
   const auto warm = make_events(warm_up_count(sizes_.creates), id_set::warm_up);
   return measure(db_.where().kind, "W1", "events/s", 0, sizes_.repeats,
-                 contenders_of(db_.where().kind, false), [&](contender_kind kind, int) {
+                 contenders_of(db_.where(), false), [&](contender_kind kind, int) {
                    db_.reset();
                    const auto c = open_contender(kind, db_.where(), 1);
                    for (const auto& item : warm) {
@@ -177,7 +182,7 @@ workload_result workloads::batch_inserts() {
   const auto expected = expected_checksum(batches);
   const auto expected_warm = expected_checksum(warm);
   return measure(db_.where().kind, "W2", "media/s", 0, sizes_.repeats,
-                 contenders_of(db_.where().kind, true), [&](contender_kind kind, int) {
+                 contenders_of(db_.where(), true), [&](contender_kind kind, int) {
                    db_.reset();
                    db_.load(sizes_.w2_events, 0);
                    const auto c = open_contender(kind, db_.where(), 1);
@@ -232,7 +237,7 @@ measurement workloads::random_reads(contender_kind kind, unsigned seed, std::siz
 workload_result workloads::timelines() {
   return measure(
       db_.where().kind, "W3", "pages/s", read_events_ * media_per_event, sizes_.repeats,
-      contenders_of(db_.where().kind, false), [&](contender_kind kind, int repeat) {
+      contenders_of(db_.where(), false), [&](contender_kind kind, int repeat) {
         return random_reads(
             kind, static_cast<unsigned>(1000 + repeat), sizes_.pages,
             [&](contender& c, const uuid& id) {
@@ -249,7 +254,7 @@ workload_result workloads::timelines() {
 
 workload_result workloads::lookups() {
   return measure(db_.where().kind, "W4", "lookups/s", read_events_ * media_per_event,
-                 sizes_.repeats, contenders_of(db_.where().kind, false),
+                 sizes_.repeats, contenders_of(db_.where(), false),
                  [&](contender_kind kind, int repeat) {
                    return random_reads(kind, static_cast<unsigned>(2000 + repeat), sizes_.lookups,
                                        [&](contender& c, const uuid& id) {
@@ -265,7 +270,7 @@ workload_result workloads::lookups() {
 workload_result workloads::mixed() {
   const auto warm_duration = std::max(sizes_.w5_duration / 10, std::chrono::milliseconds(50));
   return measure(db_.where().kind, "W5", "ops/s", read_events_ * media_per_event, sizes_.repeats,
-                 contenders_of(db_.where().kind, false), [&](contender_kind kind, int repeat) {
+                 contenders_of(db_.where(), false), [&](contender_kind kind, int repeat) {
                    const auto c = open_contender(kind, db_.where(), sizes_.w5_connections);
                    const auto seed = static_cast<unsigned>(3000 + 100 * repeat);
                    const auto warm =

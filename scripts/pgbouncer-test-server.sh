@@ -13,6 +13,8 @@
 # - pool_mode = transaction with default_pool_size = 2, fewer server connections than evstore's
 #   pool, so that consecutive transactions of one client land on different server connections
 #   and session state (named prepared statements, SET, session advisory locks) does not survive.
+#   EVSTORE_PGBOUNCER_POOL_SIZE sets another size: the benchmark (docs/performance.md) uses 4,
+#   the pool of its W5, so that the pooler does not queue what the direct run does not.
 # - ignore_startup_parameters is not set: like a production PgBouncer, it refuses a client that
 #   sends the startup parameter `options` (FATAL: unsupported startup parameter: options).
 # - auth_type = scram-sha-256 with an auth_file holding the server's SCRAM secret of the evstore
@@ -26,6 +28,7 @@ set -euo pipefail
 
 bindir=${EVSTORE_PG_BINDIR:-/usr/lib/postgresql/15/bin}
 pgbouncer=${EVSTORE_PGBOUNCER:-/usr/sbin/pgbouncer}
+pool_size=${EVSTORE_PGBOUNCER_POOL_SIZE:-2}
 
 as_server_user() {
   if [ "$(id -u)" -eq 0 ]; then
@@ -52,6 +55,9 @@ start() {
   local dir=$1 pgdir=$2
   [ -f "$pgdir/env" ] || { echo "pgbouncer-test-server: no $pgdir/env (start pg-test-server.sh first)" >&2; exit 1; }
   [ ! -e "$dir" ] || { echo "pgbouncer-test-server: $dir exists already" >&2; exit 1; }
+  case $pool_size in
+    '' | *[!0-9]* | 0*) echo "pgbouncer-test-server: EVSTORE_PGBOUNCER_POOL_SIZE must be a positive whole number" >&2; exit 1 ;;
+  esac
   # shellcheck disable=SC1091
   . "$pgdir/env"
   local server_url=$EVSTORE_TEST_POSTGRESQL_URL server_port=$EVSTORE_TEST_POSTGRESQL_PORT
@@ -84,7 +90,7 @@ auth_type = scram-sha-256
 auth_file = $dir/userlist.txt
 admin_users = $user
 pool_mode = transaction
-default_pool_size = 2
+default_pool_size = $pool_size
 max_client_conn = 400
 ; after the server restarts, fail the next login only briefly (the default is 15 s)
 server_login_retry = 1
@@ -111,7 +117,7 @@ export EVSTORE_TEST_PGBOUNCER_URL='$url'
 export EVSTORE_TEST_PGBOUNCER_PORT='$port'
 export EVSTORE_TEST_PGBOUNCER_DIR='$dir'
 ENV
-  echo "pgbouncer-test-server: $("$pgbouncer" --version | head -n1) on 127.0.0.1:$port (pid $(cat "$dir/pgbouncer.pid")) in front of 127.0.0.1:$server_port"
+  echo "pgbouncer-test-server: $("$pgbouncer" --version | head -n1) on 127.0.0.1:$port (pid $(cat "$dir/pgbouncer.pid"), default_pool_size $pool_size) in front of 127.0.0.1:$server_port"
 }
 
 stop() {
