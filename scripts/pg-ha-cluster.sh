@@ -53,26 +53,8 @@ password_encoded='evs-c4n%40ry%3A%2F%25pw'
 user=evstore
 database=evstore
 
-as_server_user() {
-  if [ "$(id -u)" -eq 0 ]; then
-    runuser -u postgres -- "$@"
-  else
-    "$@"
-  fi
-}
-
-free_port() {
-  local port
-  for _ in $(seq 1 50); do
-    port=$((20000 + RANDOM % 30000))
-    if ! ss -Htln "sport = :$port" | grep -q .; then
-      echo "$port"
-      return 0
-    fi
-  done
-  echo "pg-ha-cluster: no free port found" >&2
-  return 1
-}
+# shellcheck source=scripts/test-server-lib.sh
+source "$(dirname "$0")/test-server-lib.sh"
 
 # a command in pg_autoctl's environment: its configuration, state and pid files in DIR, not in
 # the postgres user's home, and the unix sockets of DIR
@@ -180,11 +162,11 @@ start() {
   # shellcheck disable=SC2064
   trap "start_failed '$dir' \$?" EXIT
   local monitor_port port1 port2
-  monitor_port=$(free_port)
-  port1=$(free_port)
-  while [ "$port1" = "$monitor_port" ]; do port1=$(free_port); done
-  port2=$(free_port)
-  while [ "$port2" = "$monitor_port" ] || [ "$port2" = "$port1" ]; do port2=$(free_port); done
+  monitor_port=$(free_port pg-ha-cluster)
+  port1=$(free_port pg-ha-cluster)
+  while [ "$port1" = "$monitor_port" ]; do port1=$(free_port pg-ha-cluster); done
+  port2=$(free_port pg-ha-cluster)
+  while [ "$port2" = "$monitor_port" ] || [ "$port2" = "$port1" ]; do port2=$(free_port pg-ha-cluster); done
   echo "$monitor_port" >"$dir/monitor.port"
 
   local common=(--pgctl "$bindir/pg_ctl" --hostname 127.0.0.1 --skip-pg-hba --no-ssl)

@@ -20,26 +20,8 @@ password_encoded='evs-c4n%40ry%3A%2F%25pw'
 user=evstore
 database=evstore
 
-as_server_user() {
-  if [ "$(id -u)" -eq 0 ]; then
-    runuser -u postgres -- "$@"
-  else
-    "$@"
-  fi
-}
-
-free_port() {
-  local port
-  for _ in $(seq 1 50); do
-    port=$((20000 + RANDOM % 30000))
-    if ! ss -Htln "sport = :$port" | grep -q .; then
-      echo "$port"
-      return 0
-    fi
-  done
-  echo "pg-test-server: no free port found" >&2
-  return 1
-}
+# shellcheck source=scripts/test-server-lib.sh
+source "$(dirname "$0")/test-server-lib.sh"
 
 start() {
   local dir=$1
@@ -47,7 +29,7 @@ start() {
   mkdir -p "$dir"
   [ "$(id -u)" -ne 0 ] || chown postgres: "$dir"
   local data=$dir/data port
-  port=$(free_port)
+  port=$(free_port pg-test-server)
   printf '%s\n' "$password" >"$dir/pwfile"
   [ "$(id -u)" -ne 0 ] || chown postgres: "$dir/pwfile"
   as_server_user "$bindir/initdb" -D "$data" -U "$user" --pwfile="$dir/pwfile" \

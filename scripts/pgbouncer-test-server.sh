@@ -30,26 +30,8 @@ bindir=${EVSTORE_PG_BINDIR:-/usr/lib/postgresql/15/bin}
 pgbouncer=${EVSTORE_PGBOUNCER:-/usr/sbin/pgbouncer}
 pool_size=${EVSTORE_PGBOUNCER_POOL_SIZE:-2}
 
-as_server_user() {
-  if [ "$(id -u)" -eq 0 ]; then
-    runuser -u postgres -- "$@"
-  else
-    "$@"
-  fi
-}
-
-free_port() {
-  local port
-  for _ in $(seq 1 50); do
-    port=$((20000 + RANDOM % 30000))
-    if ! ss -Htln "sport = :$port" | grep -q .; then
-      echo "$port"
-      return 0
-    fi
-  done
-  echo "pgbouncer-test-server: no free port found" >&2
-  return 1
-}
+# shellcheck source=scripts/test-server-lib.sh
+source "$(dirname "$0")/test-server-lib.sh"
 
 start() {
   local dir=$1 pgdir=$2
@@ -71,7 +53,7 @@ start() {
   esac
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
-  port=$(free_port)
+  port=$(free_port pgbouncer-test-server)
   printf '"%s" "%s"\n' "$user" "$secret" >"$dir/userlist.txt"
   chmod 600 "$dir/userlist.txt"
 
