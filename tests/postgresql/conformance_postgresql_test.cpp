@@ -103,3 +103,17 @@ TEST(postgresql_migrator, a_no_transaction_migration_can_create_an_index_concurr
       soci::into(indexes);
   EXPECT_EQ(indexes, 1);
 }
+
+TEST(postgresql_migrator, releasing_a_lock_this_session_does_not_hold_is_reported_not_ignored) {
+  // What happens behind a transaction-mode pooler when the unlock lands on another server
+  // connection than the lock: pg_advisory_unlock answers false, with only a WARNING.
+  const postgresql_database database;
+  auto conn = open(database);
+  try {
+    conn.backend().sql_dialect()->unlock_migrations(conn.session());
+    FAIL() << "this session holds no migration lock";
+  } catch (const evstore::migration_error& e) {
+    EXPECT_NE(std::string(e.what()).find("this session did not hold it"), std::string::npos)
+        << e.what();
+  }
+}

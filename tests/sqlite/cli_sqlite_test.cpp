@@ -252,3 +252,24 @@ TEST(cli_sqlite, the_main_job_migrates_seeds_and_serves_health_and_metrics) {
       << metrics->body;
   EXPECT_EQ(server.stop(SIGINT), 0) << server.err();
 }
+
+TEST(cli_sqlite, migrate_options_are_accepted_after_the_subcommand_too) {
+  const cli_sandbox sandbox;
+  sandbox.write("0001_tags.up.sql", "CREATE TABLE tags (id INTEGER PRIMARY KEY);");
+  const auto up = sandbox.run({"migrate", "up", "--migrations-dir", ".", "--lock-timeout", "2"});
+  EXPECT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_NE(up.out.find("applied app:1 tags"), std::string::npos) << up.out;
+}
+
+TEST(cli_sqlite, every_command_strips_evstores_own_url_parameters_before_the_backend) {
+  // The SQLite plugin refuses any parameter it does not know: pool_max reaching it would fail.
+  const cli_sandbox sandbox;
+  const std::string url = "sqlite://events.db?pool_max=8&statement_timeout=5";
+  for (const std::vector<std::string>& command :
+       {std::vector<std::string>{"migrate", "up"}, {"ping"}, {"seed", "--events", "1"}}) {
+    std::vector<std::string> args{"--database-url", url};
+    args.insert(args.end(), command.begin(), command.end());
+    const auto result = sandbox.run(args);
+    EXPECT_EQ(result.exit_code, 0) << command.front() << ": " << result.err;
+  }
+}
