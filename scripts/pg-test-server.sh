@@ -54,15 +54,9 @@ ENV
 }
 
 stop() {
-  local dir=$1 pid
+  local dir=$1
   if [ -f "$dir/data/postmaster.pid" ]; then
-    pid=$(head -n1 "$dir/data/postmaster.pid")
-    kill -INT "$pid" 2>/dev/null || true  # fast shutdown
-    for _ in $(seq 1 100); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
+    stop_pid "$(head -n1 "$dir/data/postmaster.pid")"
   fi
   rm -rf "$dir"
 }

@@ -103,15 +103,9 @@ ENV
 }
 
 stop() {
-  local dir=$1 pid
+  local dir=$1
   if [ -f "$dir/pgbouncer.pid" ]; then
-    pid=$(cat "$dir/pgbouncer.pid")
-    kill -INT "$pid" 2>/dev/null || true  # safe shutdown: lets running queries finish
-    for _ in $(seq 1 100); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
+    stop_pid "$(cat "$dir/pgbouncer.pid")"
   fi
   rm -rf "$dir"
 }

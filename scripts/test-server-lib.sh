@@ -25,3 +25,14 @@ free_port() {
   echo "$1: no free port found" >&2
   return 1
 }
+
+# Stops the process $1 started by the calling script: SIGINT (PostgreSQL's fast shutdown,
+# PgBouncer's safe one), up to 10 s to exit, then SIGKILL.
+stop_pid() {
+  kill -INT "$1" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$1" 2>/dev/null || true
+}
