@@ -36,10 +36,9 @@ start() {
     --auth-local=scram-sha-256 --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 \
     >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
   rm -f "$dir/pwfile"
-  as_server_user "$bindir/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 start -o \
+  start_postmaster pg-test-server "$data" "$dir/server.log" \
     "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir \
-     -c fsync=off -c shared_preload_libraries=pg_stat_statements -c max_connections=200" \
-    >/dev/null || { echo "pg-test-server: the server did not start:" >&2; cat "$dir/server.log" >&2; exit 1; }
+     -c fsync=off -c shared_preload_libraries=pg_stat_statements -c max_connections=200"
   PGPASSWORD=$password "$bindir/psql" -h 127.0.0.1 -p "$port" -U "$user" -d postgres \
     -v ON_ERROR_STOP=1 -q -c "CREATE DATABASE $database" >/dev/null
   cat >"$dir/env" <<ENV
@@ -55,9 +54,7 @@ ENV
 
 stop() {
   local dir=$1
-  if [ -f "$dir/data/postmaster.pid" ]; then
-    stop_pid "$(head -n1 "$dir/data/postmaster.pid")"
-  fi
+  stop_postmaster "$dir/data"
   rm -rf "$dir"
 }
 

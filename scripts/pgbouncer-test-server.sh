@@ -81,19 +81,12 @@ INI
 
   as_server_user "$pgbouncer" -d "$dir/pgbouncer.ini" >"$dir/start.log" 2>&1 \
     || { echo "pgbouncer-test-server: PgBouncer did not start:" >&2; cat "$dir/start.log" "$dir/pgbouncer.log" >&2 2>/dev/null; exit 1; }
-  local ready=
-  for _ in $(seq 1 100); do
-    if PGPASSWORD=$password "$bindir/psql" -h 127.0.0.1 -p "$port" -U "$user" -d "$database" \
-      -qAt -c 'SELECT 1' >/dev/null 2>&1; then
-      ready=1
-      break
-    fi
-    sleep 0.1
-  done
-  [ -n "$ready" ] || { echo "pgbouncer-test-server: PgBouncer does not accept connections:" >&2; tail -n 20 "$dir/pgbouncer.log" >&2; exit 1; }
+  PGPASSWORD=$password retry 100 "$bindir/psql" -h 127.0.0.1 -p "$port" -U "$user" \
+    -d "$database" -qAt -c 'SELECT 1' \
+    || { echo "pgbouncer-test-server: PgBouncer does not accept connections:" >&2; tail -n 20 "$dir/pgbouncer.log" >&2; exit 1; }
 
-  local url=${server_url/@127.0.0.1:$server_port\//@127.0.0.1:$port/}
-  [ "$url" != "$server_url" ] || { echo "pgbouncer-test-server: unexpected server URL form" >&2; exit 1; }
+  local url
+  url=$(url_with_port "$server_url" "$server_port" "$port" pgbouncer-test-server)
   cat >"$dir/env" <<ENV
 export EVSTORE_TEST_PGBOUNCER_URL='$url'
 export EVSTORE_TEST_PGBOUNCER_PORT='$port'
