@@ -1,5 +1,5 @@
 # Shared by the scripts that start throw-away servers for the tests (pg-test-server.sh,
-# pgbouncer-test-server.sh, pg-ha-cluster.sh): sourced, not run.
+# pg-standby-test-server.sh, pgbouncer-test-server.sh, pg-ha-cluster.sh): sourced, not run.
 # The PostgreSQL helpers run the binaries of $bindir, which the sourcing script sets.
 # shellcheck shell=bash
 
