@@ -78,7 +78,8 @@ std::string libpq_conninfo(const database_url& url) {
 
 bench_database::bench_database(backend_kind kind, const database_url& server,
                                const std::filesystem::path& sqlite_dir,
-                               const std::optional<database_url>& pooler)
+                               const std::optional<database_url>& pooler,
+                               const std::optional<database_url>& standby)
     : server_(server) {
   const char* plugin_path = std::getenv("EVSTORE_PLUGIN_PATH");
   plugins_ = std::make_unique<plugin_registry>(plugin_registry::discover(
@@ -92,6 +93,10 @@ bench_database::bench_database(backend_kind kind, const database_url& server,
     target_.url.database = name_;
     if (pooler) {
       target_.pooled_url = through_pooler(*pooler, name_);
+    }
+    if (standby) {
+      target_.standby_url = *standby;
+      target_.standby_url->database = name_;
     }
   } else {
     std::filesystem::create_directories(sqlite_dir);

@@ -25,11 +25,13 @@ class bench_database {
   /// PostgreSQL: creates the database `evstore_bench_<random>` on the server named by
   /// `server` (which needs the CREATEDB right); with `pooler` (a PgBouncer in front of that
   /// server, reaching its databases by name), where().pooled_url is the same database on the
-  /// pooler's host and port, with `pooler=transaction`. SQLite: creates a file in
-  /// `sqlite_dir`. Then applies evstore's migrations with evstore::migrator, on the server.
+  /// pooler's host and port, with `pooler=transaction`; with `standby` (a streaming standby
+  /// of that server), where().standby_url is the same database there. SQLite: creates a file
+  /// in `sqlite_dir`. Then applies evstore's migrations with evstore::migrator, on the server.
   bench_database(backend_kind kind, const database_url& server,
                  const std::filesystem::path& sqlite_dir,
-                 const std::optional<database_url>& pooler = std::nullopt);
+                 const std::optional<database_url>& pooler = std::nullopt,
+                 const std::optional<database_url>& standby = std::nullopt);
   bench_database(const bench_database&) = delete;
   bench_database& operator=(const bench_database&) = delete;
   /// Drops the database (PostgreSQL, with any connection still open) or deletes the file.

@@ -19,8 +19,8 @@ std::string_view to_string(backend_kind kind) noexcept {
 
 std::string_view to_string(contender_kind kind) noexcept {
   // In the order of contender_kind's values.
-  constexpr std::array<std::string_view, 5> names = {"evstore", "raw", "soci", "raw_insert",
-                                                     "pgbouncer"};
+  constexpr std::array<std::string_view, 6> names = {"evstore",    "raw",       "soci",
+                                                     "raw_insert", "pgbouncer", "replica"};
   return names.at(static_cast<std::size_t>(kind));
 }
 
@@ -28,12 +28,17 @@ std::unique_ptr<contender> open_contender(contender_kind kind, const target& db,
                                           std::size_t connections) {
   switch (kind) {
     case contender_kind::evstore:
-      return open_evstore_contender(db, connections, false);
+      return open_evstore_contender(db, connections, evstore_route::direct);
     case contender_kind::pgbouncer:
       if (!db.pooled_url) {
         throw std::logic_error("the pgbouncer contender needs --pgbouncer-url");
       }
-      return open_evstore_contender(db, connections, true);
+      return open_evstore_contender(db, connections, evstore_route::pooler);
+    case contender_kind::replica:
+      if (!db.standby_url) {
+        throw std::logic_error("the replica contender needs --standby-url");
+      }
+      return open_evstore_contender(db, connections, evstore_route::replica);
     case contender_kind::soci:
       return open_soci_contender(db, connections);
     case contender_kind::raw:

@@ -30,6 +30,9 @@ struct target {
   /// The same database through a transaction-mode pooler (--pgbouncer-url), declared with
   /// `pooler=transaction`; only for PostgreSQL, and only when the option is given.
   std::optional<database_url> pooled_url;
+  /// The same database on a streaming standby of the server (--standby-url); only for
+  /// PostgreSQL, and only when the option is given.
+  std::optional<database_url> standby_url;
 };
 
 /// How many media a timeline page holds.
@@ -52,27 +55,38 @@ class contender {
   virtual std::vector<media> timeline(const uuid& event_id) = 0;
   /// The event with this id, if there is one.
   virtual std::optional<event> get_event(const uuid& id) = 0;
+  /// The share of its reads so far that a read replica served; none without replicas.
+  [[nodiscard]] virtual std::optional<double> standby_share() const { return std::nullopt; }
 };
 
 /// The contenders. raw_insert is raw libpq with multi-row INSERTs instead of COPY for
 /// add_media (PostgreSQL only; elsewhere the same as raw). pgbouncer is evstore on
-/// target::pooled_url, the same database through PgBouncer in transaction mode.
-enum class contender_kind : std::uint8_t { evstore, raw, soci, raw_insert, pgbouncer };
+/// target::pooled_url, the same database through PgBouncer in transaction mode. replica is
+/// evstore with target::standby_url as its read replica, each call a request of its own
+/// (a causal scope), as a stateless service makes them.
+enum class contender_kind : std::uint8_t { evstore, raw, soci, raw_insert, pgbouncer, replica };
+
+/// Where the evstore contender sends its work.
+enum class evstore_route : std::uint8_t {
+  direct,   ///< target::url
+  pooler,   ///< target::pooled_url, with target::url as the direct URL
+  replica,  ///< target::url, reads to target::standby_url
+};
 
 [[nodiscard]] std::string_view to_string(contender_kind kind) noexcept;
 
 /// Opens a contender with `connections` connections to `db`. The raw and SOCI contenders open
 /// them and prepare their statements now; evstore's pool opens them on first use (the
 /// workloads warm up before they measure).
-/// @throws std::logic_error for pgbouncer when `db` has no pooled_url.
+/// @throws std::logic_error for pgbouncer when `db` has no pooled_url, for replica when it has
+///         no standby_url.
 [[nodiscard]] std::unique_ptr<contender> open_contender(contender_kind kind, const target& db,
                                                         std::size_t connections);
 
-/// evstore on `db.url`, or on `db.pooled_url` when `through_pooler` (with `db.url` as the
-/// store's direct URL, where migrations would go).
+/// evstore on `db` by `route`.
 [[nodiscard]] std::unique_ptr<contender> open_evstore_contender(const target& db,
                                                                 std::size_t connections,
-                                                                bool through_pooler);
+                                                                evstore_route route);
 [[nodiscard]] std::unique_ptr<contender> open_libpq_contender(const target& db,
                                                               std::size_t connections,
                                                               bool multi_row_insert);

@@ -1,5 +1,6 @@
 // evstore-bench: the same work through evstore's public API (and, with --pgbouncer-url,
-// evstore through PgBouncer), raw libpq / raw sqlite3 and plain SOCI, side by side in one run.
+// evstore through PgBouncer; with --standby-url, evstore with its reads on a standby), raw
+// libpq / raw sqlite3 and plain SOCI, side by side in one run.
 // docs/performance.md says how to run it and how to read it.
 
 #include <unistd.h>
@@ -39,6 +40,7 @@ struct options {
   std::string backend = "both";
   std::string database_url;
   std::string pgbouncer_url;
+  std::string standby_url;
   std::vector<std::string> workloads{"W1", "W2", "W3", "W4", "W5"};
   std::vector<std::size_t> scales;
   std::size_t walk = 0;
@@ -58,11 +60,13 @@ void run_backend(backend_kind kind, const options& o, const sizes& amounts,
                  std::vector<workload_result>& results) {
   const auto server =
       kind == backend_kind::postgresql ? parse_database_url(o.database_url) : database_url{};
-  std::optional<database_url> pooler;
-  if (kind == backend_kind::postgresql && !o.pgbouncer_url.empty()) {
-    pooler = parse_database_url(o.pgbouncer_url);
-  }
-  bench_database db(kind, server, o.sqlite_dir, pooler);
+  const auto optional_url = [&](const std::string& text) {
+    return kind == backend_kind::postgresql && !text.empty()
+               ? std::optional<database_url>(parse_database_url(text))
+               : std::nullopt;
+  };
+  bench_database db(kind, server, o.sqlite_dir, optional_url(o.pgbouncer_url),
+                    optional_url(o.standby_url));
   workloads run(db, amounts);
   const std::set<std::string> chosen(o.workloads.begin(), o.workloads.end());
   if (chosen.contains("W1")) {
@@ -112,6 +116,10 @@ int run(int argc, char** argv) {
                  "PostgreSQL only: also run evstore through this PgBouncer (transaction mode, "
                  "in front of the --database-url server), on the same database, with "
                  "pooler=transaction; reported as pgbouncer and pgbouncer_ratio");
+  app.add_option("--standby-url", o.standby_url,
+                 "PostgreSQL only: also run evstore with this streaming standby of the "
+                 "--database-url server as its read replica, each call a request of its own; "
+                 "reported as replica, replica_ratio and standby_share");
   app.add_option("--workloads", o.workloads, "comma-separated subset of W1,W2,W3,W4,W5")
       ->delimiter(',')
       ->check(CLI::IsMember({"W1", "W2", "W3", "W4", "W5"}))
@@ -157,15 +165,19 @@ int run(int argc, char** argv) {
     }
     backends.push_back(backend_kind::postgresql);
   }
-  if (!o.pgbouncer_url.empty() && o.backend == "sqlite") {
-    std::cerr << "evstore-bench: --pgbouncer-url needs the PostgreSQL backend (--backend "
-                 "postgresql or both)\n";
-    return 2;
+  for (const auto& [name, url] :
+       {std::pair{"--pgbouncer-url", o.pgbouncer_url}, std::pair{"--standby-url", o.standby_url}}) {
+    if (!url.empty() && o.backend == "sqlite") {
+      std::cerr << "evstore-bench: " << name
+                << " needs the PostgreSQL backend (--backend postgresql or both)\n";
+      return 2;
+    }
   }
   // Parsed once here, so that a malformed URL stops the run before it starts (the parser's
   // message names a position, never the URL's text) and parses wherever it is used later.
-  for (const auto& [name, url] : {std::pair{"--database-url", o.database_url},
-                                  std::pair{"--pgbouncer-url", o.pgbouncer_url}}) {
+  for (const auto& [name, url] :
+       {std::pair{"--database-url", o.database_url}, std::pair{"--pgbouncer-url", o.pgbouncer_url},
+        std::pair{"--standby-url", o.standby_url}}) {
     try {
       if (!url.empty()) {
         static_cast<void>(parse_database_url(url));
@@ -179,10 +191,13 @@ int run(int argc, char** argv) {
   spdlog::set_level(spdlog::level::err);
   std::cout << fmt::format(
       "# evstore-bench: build {}, {} repeat(s); ratio = evstore throughput / "
-      "raw throughput (higher is better, 1.0 = as fast as raw){}\n",
+      "raw throughput (higher is better, 1.0 = as fast as raw){}{}\n",
       EVSTORE_BENCH_BUILD_TYPE, o.repeats,
       o.pgbouncer_url.empty() ? ""
-                              : "; pgbouncer_ratio = evstore through PgBouncer / evstore direct");
+                              : "; pgbouncer_ratio = evstore through PgBouncer / evstore direct",
+      o.standby_url.empty() ? ""
+                            : "; replica_ratio = evstore with reads on the standby / evstore "
+                              "direct, standby_share = reads the standby served");
   std::vector<workload_result> results;
   int status = 0;
   for (const auto kind : backends) {
@@ -190,7 +205,7 @@ int run(int argc, char** argv) {
       run_backend(kind, o, amounts, results);
     } catch (const std::exception& e) {
       std::string message = e.what();
-      for (const auto& url : {o.database_url, o.pgbouncer_url}) {
+      for (const auto& url : {o.database_url, o.pgbouncer_url, o.standby_url}) {
         if (!url.empty()) {
           message = redact(message, parse_database_url(url).password);
         }

@@ -1,14 +1,16 @@
 #include "report.hpp"
 
 #include <algorithm>
+#include <string_view>
 
 #include <spdlog/fmt/fmt.h>
 
 namespace evstore::bench {
 namespace {
 
-constexpr std::array listed = {contender_kind::evstore, contender_kind::raw, contender_kind::soci,
-                               contender_kind::raw_insert, contender_kind::pgbouncer};
+constexpr std::array listed = {contender_kind::evstore,   contender_kind::raw,
+                               contender_kind::soci,      contender_kind::raw_insert,
+                               contender_kind::pgbouncer, contender_kind::replica};
 
 // A contender's medians over repeats.
 struct summary {
@@ -32,6 +34,32 @@ std::optional<summary> summarize(const workload_result& result, contender_kind w
     }
   }
   return summary{median(throughputs), median(p50s), median(p99s), !p50s.empty()};
+}
+
+// A row for evstore another way (through PgBouncer, with a standby), compared with evstore
+// direct (`ev`) rather than with raw; empty when that way did not run.
+std::string variant_row(const workload_result& result, const summary& ev, contender_kind kind,
+                        std::string_view what) {
+  const auto variant = summarize(result, kind);
+  if (!variant) {
+    return {};
+  }
+  const auto pair = [&](auto member) {
+    return variant->latencies ? fmt::format("{:.0f}/{:.0f}", (*variant).*member, ev.*member)
+                              : std::string("-");
+  };
+  const auto p50_ratio =
+      variant->latencies
+          ? fmt::format(
+                "{:.3f}",
+                ratio(result, kind, contender_kind::evstore, speed::median_operation).value_or(0))
+          : std::string("-");
+  return fmt::format(
+      "{:<10} {:<8} {:>8} {:<10} {:>11.1f} {:>11} {:>11} {:>8.3f} {:>8} {:>8}  {:<23} {:<23}"
+      "  ({}: ratios and us against evstore direct)\n",
+      "", "", "", "", variant->throughput, "", "",
+      ratio(result, kind, contender_kind::evstore).value_or(0), "", p50_ratio, pair(&summary::p50),
+      pair(&summary::p99), what);
 }
 
 }  // namespace
@@ -95,6 +123,16 @@ std::string bench_line(const workload_result& result) {
               .value_or(0));
     }
   }
+  if (const auto replicated = summarize(result, contender_kind::replica)) {
+    std::vector<double> shares;
+    for (const auto& run : result.runs.at(contender_kind::replica)) {
+      shares.push_back(run.standby_share.value_or(0));
+    }
+    line += fmt::format(" replica={:.1f} replica_ratio={:.3f} standby_share={:.3f}",
+                        replicated->throughput,
+                        ratio(result, contender_kind::replica, contender_kind::evstore).value_or(0),
+                        median(shares));
+  }
   if (summarize(result, contender_kind::evstore).value_or(summary{}).latencies) {
     line += fmt::format(" p50_ratio={:.3f}", ratio(result, contender_kind::evstore,
                                                    contender_kind::raw, speed::median_operation)
@@ -147,25 +185,8 @@ std::string table(const std::vector<workload_result>& results) {
           "", "", "", "", "", alt->throughput, "",
           ratio(result, contender_kind::evstore, contender_kind::raw_insert).value_or(0));
     }
-    if (const auto pooled = summarize(result, contender_kind::pgbouncer)) {
-      // evstore through PgBouncer, compared with evstore direct rather than with raw.
-      const auto pair = [&](auto member) {
-        return pooled->latencies ? fmt::format("{:.0f}/{:.0f}", (*pooled).*member, ev.*member)
-                                 : std::string("-");
-      };
-      const auto pooled_p50_ratio =
-          pooled->latencies
-              ? fmt::format("{:.3f}", ratio(result, contender_kind::pgbouncer,
-                                            contender_kind::evstore, speed::median_operation)
-                                          .value_or(0))
-              : std::string("-");
-      text += fmt::format(
-          "{:<10} {:<8} {:>8} {:<10} {:>11.1f} {:>11} {:>11} {:>8.3f} {:>8} {:>8}  {:<23} {:<23}"
-          "  (evstore through PgBouncer: ratios and us against evstore direct)\n",
-          "", "", "", "", pooled->throughput, "", "",
-          ratio(result, contender_kind::pgbouncer, contender_kind::evstore).value_or(0), "",
-          pooled_p50_ratio, pair(&summary::p50), pair(&summary::p99));
-    }
+    text += variant_row(result, ev, contender_kind::pgbouncer, "evstore through PgBouncer");
+    text += variant_row(result, ev, contender_kind::replica, "evstore with reads on the standby");
   }
   return text;
 }

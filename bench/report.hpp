@@ -17,6 +17,8 @@ namespace evstore::bench {
 struct measurement {
   double throughput = 0;             ///< units per second
   std::vector<double> latencies_us;  ///< one per operation; empty when not a latency workload
+  /// The replica contender: the share of its reads the standby served, warm-up included.
+  std::optional<double> standby_share{};
 };
 
 struct workload_result {
@@ -46,6 +48,8 @@ enum class speed : std::uint8_t { throughput, median_operation };
 /// "BENCH backend=... workload=... evstore=... raw=... soci=... ratio=... unit=...", then
 /// soci_ratio; with --pgbouncer-url pgbouncer (throughput through the pooler) and
 /// pgbouncer_ratio (against evstore direct, and pgbouncer_p50_ratio by median operation);
+/// with --standby-url replica (throughput with reads on the standby), replica_ratio (against
+/// evstore direct) and standby_share (the median share of reads the standby served);
 /// rows, repeats, and for latency workloads p50_ratio (ratio by median operation) and
 /// p50/p99 (microseconds).
 [[nodiscard]] std::string bench_line(const workload_result& result);

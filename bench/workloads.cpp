@@ -61,6 +61,9 @@ std::vector<contender_kind> contenders_of(const target& db, bool batch_workload)
   if (db.pooled_url) {
     kinds.push_back(contender_kind::pgbouncer);
   }
+  if (db.standby_url) {
+    kinds.push_back(contender_kind::replica);
+  }
   return kinds;
 }
 
@@ -231,7 +234,9 @@ measurement workloads::random_reads(contender_kind kind, unsigned seed, std::siz
       latencies.push_back(us);
     }
   }
-  return from_latencies(std::move(latencies), count);
+  auto result = from_latencies(std::move(latencies), count);
+  result.standby_share = c->standby_share();
+  return result;
 }
 
 workload_result workloads::timelines() {
@@ -285,7 +290,7 @@ workload_result workloads::mixed() {
                    // Back to the loaded dataset for the next contender.
                    db_.execute("DELETE FROM events WHERE " + title);
                    return measurement{static_cast<double>(timed_run.operations) / timed_run.seconds,
-                                      timed_run.latencies_us};
+                                      timed_run.latencies_us, c->standby_share()};
                  });
 }
 

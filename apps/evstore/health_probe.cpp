@@ -68,6 +68,11 @@ database_probe::database_probe(const context& ctx, const health_flags& flags) {
   const auto url = ctx.config().database();
   store_ = store::open(url, std::move(settings));
   options.pooler = store_->options().connect.pooler;
+  if (!store_->options().read_urls.empty()) {
+    options.replicas = [replicas = store_.get()](std::chrono::milliseconds wait) {
+      return replicas->replicas(wait);
+    };
+  }
   const auto backend = store_->database_backend().name();
   checker_ = std::make_unique<health_checker>(store_->pool(), url, backend, options,
                                               ctx.app_migrations(backend));

@@ -44,6 +44,14 @@ bool dialect::lock_migrations_in_transaction(soci::session& /*session*/,
       "connection (EVSTORE_DIRECT_URL), not through a transaction-mode pooler");
 }
 
+std::string dialect::write_position() const {
+  return {};
+}
+
+std::string dialect::replay_position() const {
+  return {};
+}
+
 void backend::interrupt(soci::session& /*session*/) const noexcept {}
 
 void backend::close_now(soci::session& /*session*/) const noexcept {}

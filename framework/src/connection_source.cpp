@@ -28,6 +28,15 @@ void connection_source::run(const std::function<void(connection&)>& work,
   counted(statistics_, caller, [&] { run_on_connection(work); });
 }
 
+void connection_source::read(const std::function<void(connection&)>& work,
+                             std::source_location caller) {
+  counted(statistics_, caller, [&] { run_on_connection_for_read(work); });
+}
+
+void connection_source::run_on_connection_for_read(const std::function<void(connection&)>& work) {
+  run_on_connection(work);
+}
+
 void connection_source::run_atomically(const std::function<void(connection&)>& work,
                                        std::source_location caller) {
   counted(statistics_, caller, [&] { run_on_connection_atomically(work); });

@@ -193,7 +193,7 @@ std::vector<event> event_repository::create_many(const std::vector<new_event>& e
 
 std::optional<event> event_repository::get(const uuid& id) {
   std::optional<event> found;
-  source_->run([&](connection& conn) { found = select_event(*source_, conn, id); });
+  source_->read([&](connection& conn) { found = select_event(*source_, conn, id); });
   return found;
 }
 
@@ -256,7 +256,7 @@ page<event> event_repository::list(const event_filter& filter, const page_reques
   const auto after =
       request.cursor ? std::optional(decode_cursor(kind, *request.cursor)) : std::nullopt;
   page<event> result;
-  source_->run([&](connection& conn) {
+  source_->read([&](connection& conn) {
     const auto& sql = source_->sql();
     bindings b;
     auto conditions = where(sql, b, filter);
@@ -288,7 +288,7 @@ page<event> event_repository::list(const event_filter& filter, const page_reques
 std::int64_t event_repository::count(const event_filter& filter) {
   validate(filter, source_->limits());
   long long counted = 0;
-  source_->run([&](connection& conn) {
+  source_->read([&](connection& conn) {
     bindings b;
     const auto conditions = where(source_->sql(), b, filter);
     counted = detail::query_integer(

@@ -98,6 +98,15 @@ nlohmann::json health_report::to_json() const {
                  {"idle", pool.idle},
                  {"in_use", pool.in_use},
                  {"waiting", pool.waiting}};
+  out["replicas"] = json::array();
+  for (const auto& r : replicas) {
+    out["replicas"].push_back({{"name", r.name},
+                               {"state", to_string(r.state)},
+                               {"reason", r.reason.empty() ? json(nullptr) : json(r.reason)},
+                               {"lag_bytes", r.lag_bytes},
+                               {"lag_ms", r.lag.count()},
+                               {"reads", r.reads}});
+  }
   out["checked_at"] = iso8601_utc(checked_at);
   return out;
 }
@@ -122,6 +131,7 @@ struct health_checker::state {
     health_report report;
     try {
       report = perform(deadline, checked_at);
+      add_replicas(report, deadline);
     } catch (...) {
       // Nothing may escape a thread; perform() catches what the database throws.
       report.backend = backend;
@@ -248,6 +258,28 @@ struct health_checker::state {
     }
     report.status = reasons.empty() ? health_status::up : health_status::degraded;
     report.reason = fmt::format("{}", fmt::join(reasons, "; "));
+  }
+
+  // The read replicas, each as its last check saw it: one that is not up degrades a report
+  // that is up, since reads still succeed on the primary.
+  void add_replicas(health_report& report, clock::time_point deadline) const {
+    if (!options.replicas) {
+      return;
+    }
+    const auto left =
+        std::max(milliseconds(0), std::chrono::floor<milliseconds>(deadline - clock::now()));
+    report.replicas = options.replicas(left);
+    if (report.status == health_status::down) {
+      return;
+    }
+    for (const auto& r : report.replicas) {
+      if (r.state == replica_state::up) {
+        continue;
+      }
+      report.status = health_status::degraded;
+      report.reason += fmt::format("{}read replica {} is {}: {}", report.reason.empty() ? "" : "; ",
+                                   r.name, to_string(r.state), r.reason);
+    }
   }
 
   static health_report down(health_report report, std::string reason) {

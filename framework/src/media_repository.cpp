@@ -195,7 +195,7 @@ std::vector<media> media_repository::add_many(const std::vector<new_media>& item
 
 std::optional<media> media_repository::get(const uuid& id) {
   std::optional<media> found;
-  source_->run([&](connection& conn) { found = select_media(*source_, conn, id); });
+  source_->read([&](connection& conn) { found = select_media(*source_, conn, id); });
   return found;
 }
 
@@ -247,7 +247,7 @@ page<media> media_repository::timeline(const uuid& event_id, const timeline_rang
   shape += range.to ? 't' : '-';
   shape += after ? 'c' : '-';
   page<media> result;
-  source_->run([&](connection& conn) {
+  source_->read([&](connection& conn) {
     const auto& text = source_->text(shape, [&](const dialect& sql) {
       std::size_t next = 0;
       const auto p = [&next] { return bindings::placeholder(next++); };
@@ -296,7 +296,7 @@ page<media> media_repository::timeline(const uuid& event_id, const timeline_rang
 
 std::int64_t media_repository::count_by_event(const uuid& event_id) {
   long long counted = 0;
-  source_->run([&](connection& conn) {
+  source_->read([&](connection& conn) {
     const auto& text = source_->text("media.count_by_event", [](const dialect& sql) {
       return fmt::format("SELECT COUNT(*) FROM media WHERE event_id = {}",
                          sql.uuid_from_text(bindings::placeholder(0)));

@@ -222,6 +222,15 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     factory_ = nullptr;
   }
 
+  std::size_t discard_idle() noexcept {
+    std::deque<std::unique_ptr<pooled_connection>> doomed;  // closed after the lock is released
+    std::lock_guard lock(mutex_);
+    doomed.swap(idle_);
+    open_ -= doomed.size();
+    destroyed_broken_ += doomed.size();
+    return doomed.size();
+  }
+
   [[nodiscard]] pool_metrics metrics() const {
     std::lock_guard lock(mutex_);
     pool_metrics m;
@@ -657,6 +666,10 @@ connection_pool::lease connection_pool::acquire_within(std::chrono::milliseconds
 
 void connection_pool::close() {
   state_->close();
+}
+
+std::size_t connection_pool::discard_idle() noexcept {
+  return state_->discard_idle();
 }
 
 pool_metrics connection_pool::metrics() const {

@@ -64,6 +64,63 @@ class exposition {
   std::string text_;
 };
 
+// A label value as the exposition format quotes it: backslash, double quote and line feed
+// escaped.
+std::string label_value(std::string_view text) {
+  std::string quoted;
+  for (const char c : text) {
+    if (c == '\\' || c == '"') {
+      quoted += '\\';
+      quoted += c;
+    } else if (c == '\n') {
+      quoted += "\\n";
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted;
+}
+
+// Where reads ran, and how far behind each read replica is (evstore/replicas.hpp).
+void replica_metrics(exposition& out, const store_statistics& store) {
+  out.family("evstore_reads_total", "counter",
+             "Reads (get, list, count, timeline, count_by_event) by where they ran: the primary "
+             "or a read replica (host:port/database)");
+  out.sample("evstore_reads_total", store.primary_reads, "target=\"primary\"");
+  for (const auto& r : store.replicas) {
+    out.sample("evstore_reads_total", r.reads, fmt::format("target=\"{}\"", label_value(r.name)));
+  }
+  out.single("evstore_replica_fallbacks_total", "counter",
+             "Reads that went to the primary though read replicas are configured",
+             store.replica_fallbacks);
+  if (store.replicas.empty()) {
+    return;
+  }
+  out.family("evstore_replica_state", "gauge",
+             "Each read replica at its last check: 1 for its state (unknown, up, lagging or "
+             "down), 0 for the others");
+  for (const auto& r : store.replicas) {
+    for (const auto state :
+         {replica_state::unknown, replica_state::up, replica_state::lagging, replica_state::down}) {
+      out.sample("evstore_replica_state", r.state == state ? 1 : 0,
+                 fmt::format("replica=\"{}\",state=\"{}\"", label_value(r.name), to_string(state)));
+    }
+  }
+  out.family("evstore_replica_lag_bytes", "gauge",
+             "How far each read replica's replay is behind the primary's write position");
+  for (const auto& r : store.replicas) {
+    out.sample("evstore_replica_lag_bytes", r.lag_bytes,
+               fmt::format("replica=\"{}\"", label_value(r.name)));
+  }
+  out.family("evstore_replica_lag_seconds", "gauge",
+             "How long ago the primary wrote the oldest change each read replica has not "
+             "replayed");
+  for (const auto& r : store.replicas) {
+    out.sample("evstore_replica_lag_seconds", seconds(r.lag),
+               fmt::format("replica=\"{}\"", label_value(r.name)));
+  }
+}
+
 }  // namespace
 
 std::string prometheus_text(const pool_metrics& pool, const store_statistics& store,
@@ -130,6 +187,7 @@ std::string prometheus_text(const pool_metrics& pool, const store_statistics& st
   out.single("evstore_transaction_retries_total", "counter",
              "Unit-of-work attempts retried after a transient error or a lost connection",
              store.transaction_retries);
+  replica_metrics(out, store);
 
   out.family("evstore_health_status", "gauge",
              "The latest health check: 1 for its status (up, degraded or down), 0 for the others");

@@ -99,11 +99,53 @@ const std::vector<setting>& settings() {
       {"call_timeout", "EVSTORE_CALL_TIMEOUT",
        [](store_options& o, std::string_view name, std::string_view origin,
           const std::string& text) { o.call_timeout = parse_seconds(name, origin, text); }},
+      {"max_replica_lag", "EVSTORE_MAX_REPLICA_LAG",
+       [](store_options& o, std::string_view name, std::string_view origin,
+          const std::string& text) { o.replicas.max_lag = parse_seconds(name, origin, text); }},
+      {"read_your_writes_wait", "EVSTORE_READ_YOUR_WRITES_WAIT",
+       [](store_options& o, std::string_view name, std::string_view origin,
+          const std::string& text) {
+         o.replicas.read_your_writes_wait = parse_seconds(name, origin, text);
+       }},
+      {"replica_check_interval", "EVSTORE_REPLICA_CHECK_INTERVAL",
+       [](store_options& o, std::string_view name, std::string_view origin,
+          const std::string& text) {
+         o.replicas.check_interval = parse_seconds(name, origin, text);
+         if (o.replicas.check_interval <= milliseconds::zero()) {
+           throw config_error(fmt::format("{} from {}: must be more than 0", name, origin));
+         }
+       }},
       {"pooler", "EVSTORE_POOLER",
        [](store_options& o, std::string_view name, std::string_view origin,
           const std::string& text) { o.connect.pooler = parse_pooler(name, origin, text); }},
   };
   return table;
+}
+
+// A URL-valued setting; the parser's message names a position, never the URL's text or
+// password.
+database_url parse_url_setting(std::string_view name, std::string_view origin,
+                               std::string_view text) {
+  try {
+    return parse_database_url(text);
+  } catch (const config_error& e) {
+    throw config_error(fmt::format("{} from {}: {}", name, origin, e.what()));
+  }
+}
+
+// EVSTORE_READ_URLS: URLs separated by white space (a URL has none of its own, and a comma
+// may belong to a multi-host URL).
+std::vector<database_url> parse_url_list(std::string_view name, std::string_view origin,
+                                         std::string_view text) {
+  std::vector<database_url> urls;
+  constexpr std::string_view blanks = " \t\n\r";
+  for (auto start = text.find_first_not_of(blanks); start != std::string_view::npos;) {
+    const auto end = std::min(text.find_first_of(blanks, start), text.size());
+    urls.push_back(parse_url_setting(fmt::format("{} (URL {})", name, urls.size() + 1), origin,
+                                     text.substr(start, end - start)));
+    start = text.find_first_not_of(blanks, end);
+  }
+  return urls;
 }
 
 bool parse_flag(std::string_view name, std::string_view origin, const std::string& text) {
@@ -133,13 +175,11 @@ store_options store_options_from(const config& cfg) {
       cfg.get("EVSTORE_APPLICATION_NAME").value_or(options.connect.application_name);
   options.plugin_path = cfg.get("EVSTORE_PLUGIN_PATH").value_or("");
   if (const auto text = cfg.get("EVSTORE_DIRECT_URL")) {
-    try {
-      options.direct_url = parse_database_url(*text);
-    } catch (const config_error& e) {
-      // The parser's message names a position, never the URL's text or password.
-      throw config_error(fmt::format("EVSTORE_DIRECT_URL from {}: {}",
-                                     cfg.origin("EVSTORE_DIRECT_URL"), e.what()));
-    }
+    options.direct_url =
+        parse_url_setting("EVSTORE_DIRECT_URL", cfg.origin("EVSTORE_DIRECT_URL"), *text);
+  }
+  if (const auto text = cfg.get("EVSTORE_READ_URLS")) {
+    options.read_urls = parse_url_list("EVSTORE_READ_URLS", cfg.origin("EVSTORE_READ_URLS"), *text);
   }
 
   const auto environment = cfg.get("EVSTORE_ENV").value_or("development");

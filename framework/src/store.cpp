@@ -1,6 +1,8 @@
 #include "evstore/store.hpp"
 
+#include <atomic>
 #include <cstdlib>
+#include <limits>
 #include <random>
 #include <thread>
 
@@ -11,6 +13,7 @@
 #include "evstore/detail/connection_source.hpp"
 #include "evstore/error.hpp"
 #include "evstore/settings.hpp"
+#include "replica_set.hpp"
 
 namespace evstore {
 
@@ -57,10 +60,21 @@ struct store::state {
   detail::statistics_recorder statistics;
   detail::statement_texts texts;
   detail::watchdog watchdog;
+  // After the watchdog, which bounds the replicas' checks, so that they stop first.
+  std::unique_ptr<detail::replica_set> replicas;
+  // The position the store's own repositories' reads must see (causal_scope).
+  std::shared_ptr<detail::causal_position> position = std::make_shared<detail::causal_position>();
+  std::atomic<std::uint64_t> primary_reads{0};
 
   // Runs `work` in a write transaction on a pooled connection, retrying it whole under the
-  // policy while it fails retryably before COMMIT is sent.
-  void in_transaction(const std::function<void(connection&)>& work);
+  // policy while it fails retryably before COMMIT is sent. Once committed, `caller` learns
+  // its position when there are read replicas.
+  void in_transaction(const std::function<void(connection&)>& work,
+                      detail::causal_position& caller);
+
+  // Tells `caller` the primary's write position after a write committed on `lease`, for the
+  // replicas to be measured against. Never throws: the write is stored whatever happens here.
+  void record_write(connection_pool::lease& lease, detail::causal_position& caller) noexcept;
 };
 
 namespace {
@@ -115,19 +129,47 @@ class call_deadline {
   bool ended_ = false;
 };
 
-// A repository call from the store: a pooled connection for the call.
+// A repository call from the store: a pooled connection for the call, on a read replica for
+// a read when one qualifies.
 class pooled_source final : public detail::connection_source {
  public:
-  explicit pooled_source(std::shared_ptr<store::state> state)
+  pooled_source(std::shared_ptr<store::state> state,
+                std::shared_ptr<detail::causal_position> caller, bool primary_only)
       : connection_source(*state->sql, state->options.limits, state->statistics, state->texts),
-        state_(std::move(state)) {}
+        state_(std::move(state)),
+        caller_(std::move(caller)),
+        primary_only_(primary_only) {}
 
  protected:
   void run_on_connection(const std::function<void(connection&)>& work) override {
+    on_primary(work, true);
+  }
+
+  void run_on_connection_atomically(const std::function<void(connection&)>& work) override {
+    state_->in_transaction(
+        [&](connection& conn) { detail::translating(conn, [&] { work(conn); }); }, *caller_);
+  }
+
+  void run_on_connection_for_read(const std::function<void(connection&)>& work) override {
+    if (auto* replicas = state_->replicas.get(); replicas != nullptr && !primary_only_) {
+      if (auto picked = replicas->choose(caller_->get()); picked && on_replica(*picked, work)) {
+        return;
+      }
+      replicas->fell_back();
+    }
+    state_->primary_reads.fetch_add(1, std::memory_order_relaxed);
+    on_primary(work, false);
+  }
+
+ private:
+  void on_primary(const std::function<void(connection&)>& work, bool writes) {
     auto lease = state_->pool->acquire();
     const call_deadline deadline(*state_, lease);
     try {
       detail::translating(*lease, [&] { work(*lease); });
+      if (writes && state_->replicas) {
+        state_->record_write(lease, *caller_);
+      }
     } catch (const error& e) {
       deadline.throw_if_passed(e);
       if (e.category() == error_category::connection) {
@@ -137,13 +179,35 @@ class pooled_source final : public detail::connection_source {
     }
   }
 
-  void run_on_connection_atomically(const std::function<void(connection&)>& work) override {
-    state_->in_transaction(
-        [&](connection& conn) { detail::translating(conn, [&] { work(conn); }); });
+  // Runs a read on the replica picked for it. False, with the replica out of the rotation,
+  // when the replica failed in a way the primary may not (lost, or the read cancelled by a
+  // conflict with recovery): the caller then reads from the primary, as a read is safe to run
+  // twice. A read past its call timeout fails as on the primary, its time being up, and the
+  // replica, likely hung, leaves the rotation.
+  bool on_replica(detail::replica_set::pick& picked, const std::function<void(connection&)>& work) {
+    call_deadline deadline(*state_, picked.lease);
+    try {
+      detail::translating(*picked.lease, [&] { work(*picked.lease); });
+    } catch (const error& e) {
+      const auto category = e.category();
+      const bool lost = category == error_category::connection;
+      if (!deadline.passed() && !lost && category != error_category::transient) {
+        throw;
+      }
+      state_->replicas->failed(picked.replica, e.what());
+      deadline.throw_if_passed(e);
+      if (lost) {
+        picked.lease.mark_broken();
+      }
+      return false;
+    }
+    state_->replicas->served(picked.replica);
+    return true;
   }
 
- private:
   std::shared_ptr<store::state> state_;
+  std::shared_ptr<detail::causal_position> caller_;
+  bool primary_only_;
 };
 
 // A repository call inside a transaction: its connection, its transaction.
@@ -168,7 +232,31 @@ class transaction_source final : public detail::connection_source {
 
 }  // namespace
 
-void store::state::in_transaction(const std::function<void(connection&)>& work) {
+void store::state::record_write(connection_pool::lease& lease,
+                                detail::causal_position& caller) noexcept {
+  try {
+    caller.advance(detail::write_position(*lease, *sql));
+    return;
+  } catch (const std::exception& e) {
+    lease.mark_broken();
+    spdlog::warn(
+        "could not read the primary's write position after a write ({}); asking the "
+        "replica monitor",
+        e.what());
+  }
+  // Any session's write position, read after the commit, is past it.
+  if (const auto later = replicas->next_primary_position()) {
+    caller.advance(*later);
+    return;
+  }
+  spdlog::warn(
+      "the primary's write position is unknown after a write: this caller's reads "
+      "now always go to the primary");
+  caller.advance(std::numeric_limits<std::uint64_t>::max());
+}
+
+void store::state::in_transaction(const std::function<void(connection&)>& work,
+                                  detail::causal_position& caller) {
   const auto deadline = std::chrono::steady_clock::now() + options.retry.budget;
   for (int attempt = 1;; ++attempt) {
     auto lease = pool->acquire();
@@ -182,6 +270,9 @@ void store::state::in_transaction(const std::function<void(connection&)>& work) 
       commit_sent = true;
       lease->execute("COMMIT");
       statistics.transaction_committed();
+      if (replicas) {
+        record_write(lease, caller);
+      }
       return;
     } catch (const error& e) {
       if (commit_sent && (e.category() == error_category::connection || call.passed())) {
@@ -269,6 +360,48 @@ migration_connection open_migration_connection(const plugin_registry& plugins, d
   return {open_connection(plugins, std::move(url), std::move(options)), pooled};
 }
 
+namespace {
+
+// The store's read replicas, each with the store's options and its URL's own parameters.
+// Their connections are opened once, without retries: a replica that cannot be reached is
+// skipped (the read goes to the primary), not waited for.
+std::unique_ptr<detail::replica_set> open_replicas(store::state& s) {
+  if (s.sql->write_position().empty() || s.sql->replay_position().empty()) {
+    throw config_error(
+        fmt::format("the {} backend has no read replicas: leave EVSTORE_READ_URLS "
+                    "(store_options::read_urls) empty",
+                    s.plugin.info.name));
+  }
+  auto once = s.options;
+  once.connect_retry_budget = std::chrono::milliseconds(0);
+  std::vector<detail::replica_set::member> members;
+  for (std::size_t i = 0; i < s.options.read_urls.size(); ++i) {
+    auto url = s.options.read_urls[i];
+    auto options = once;
+    apply_url_settings(url, options);
+    if (s.plugins.plugin_for(url.scheme).info.name != s.plugin.info.name) {
+      throw config_error(
+          fmt::format("read URL {}: its scheme {} is not served by the {} backend "
+                      "of the primary",
+                      i + 1, url.scheme, s.plugin.info.name));
+    }
+    auto pool = options.pool;
+    members.push_back({url,
+                       [registry = &s.plugins, url, options = std::move(options)] {
+                         return open_with_retries(*registry, url, options);
+                       },
+                       pool});
+  }
+  return std::make_unique<detail::replica_set>(
+      std::move(members),
+      [registry = &s.plugins, url = s.url, once] {
+        return open_with_retries(*registry, url, once);
+      },
+      *s.sql, s.options.replicas, s.watchdog);
+}
+
+}  // namespace
+
 std::unique_ptr<store> store::open(const database_url& requested, store_options options) {
   auto url = requested;
   apply_url_settings(url, options);
@@ -296,6 +429,9 @@ std::unique_ptr<store> store::open(const database_url& requested, store_options 
         return open_with_retries(*registry, url, *options);
       },
       s->options.pool);
+  if (!s->options.read_urls.empty()) {
+    s->replicas = open_replicas(*s);
+  }
   return std::unique_ptr<store>(new store(std::move(s)));
 }
 
@@ -306,18 +442,44 @@ store::~store() {
 }
 
 event_repository store::events() {
-  return event_repository(std::make_shared<pooled_source>(state_));
+  return event_repository(std::make_shared<pooled_source>(state_, state_->position, false));
 }
 
 media_repository store::media() {
-  return media_repository(std::make_shared<pooled_source>(state_));
+  return media_repository(std::make_shared<pooled_source>(state_, state_->position, false));
+}
+
+evstore::causal_scope store::scope() {
+  auto position = std::make_shared<detail::causal_position>();
+  return {[state = state_, position] {
+            return std::make_shared<pooled_source>(state, position, false);
+          },
+          position};
+}
+
+evstore::causal_scope store::scope(std::string_view token) {
+  auto made = scope();
+  made.observe(token);
+  return made;
+}
+
+evstore::causal_scope store::on_primary() {
+  return {
+      [state = state_] { return std::make_shared<pooled_source>(state, state->position, true); },
+      state_->position};
+}
+
+std::vector<replica_status> store::replicas(std::chrono::milliseconds wait) const {
+  return state_->replicas ? state_->replicas->statuses(wait) : std::vector<replica_status>{};
 }
 
 void store::run_transaction(const std::function<void(evstore::transaction&)>& work) {
-  state_->in_transaction([&](connection& conn) {
-    evstore::transaction tx(std::make_shared<transaction_source>(conn, *state_));
-    work(tx);
-  });
+  state_->in_transaction(
+      [&](connection& conn) {
+        evstore::transaction tx(std::make_shared<transaction_source>(conn, *state_));
+        work(tx);
+      },
+      *state_->position);
 }
 
 std::vector<migration_step> store::migrate(std::vector<migration> app) {
@@ -350,7 +512,13 @@ connection_pool& store::pool() noexcept {
 }
 
 store_statistics store::statistics() const {
-  return state_->statistics.snapshot();
+  auto figures = state_->statistics.snapshot();
+  figures.primary_reads = state_->primary_reads.load();
+  if (state_->replicas) {
+    figures.replica_fallbacks = state_->replicas->fallbacks();
+    figures.replicas = state_->replicas->statuses(std::chrono::milliseconds(0));
+  }
+  return figures;
 }
 
 transaction::transaction(std::shared_ptr<detail::connection_source> source)

@@ -36,6 +36,8 @@ class postgresql_dialect final : public dialect {
       soci::session& session) const override;
   [[nodiscard]] bool lock_migrations_in_transaction(
       soci::session& session, std::chrono::milliseconds timeout) const override;
+  [[nodiscard]] std::string write_position() const override;
+  [[nodiscard]] std::string replay_position() const override;
 };
 
 class postgresql_backend final : public backend, public native_statements {

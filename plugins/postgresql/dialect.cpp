@@ -199,6 +199,19 @@ std::string postgresql_dialect::skip_locked_rows() const {
   return " FOR UPDATE SKIP LOCKED";
 }
 
+// Positions are WAL byte offsets. After a synchronous COMMIT its record is written, so the
+// write pointer (pg_current_wal_lsn) is past it; with synchronous_commit = off the record may
+// only be inserted, so the insert pointer is used, which can be a few bytes further (a page
+// header) and then makes a reader wait for the next WAL record, never read too early.
+std::string postgresql_dialect::write_position() const {
+  return "SELECT pg_wal_lsn_diff(CASE current_setting('synchronous_commit') WHEN 'off' THEN "
+         "pg_current_wal_insert_lsn() ELSE pg_current_wal_lsn() END, '0/0')::bigint";
+}
+
+std::string postgresql_dialect::replay_position() const {
+  return "SELECT COALESCE(pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0'), -1)::bigint";
+}
+
 namespace {
 
 // Polls `function` (pg_try_advisory_lock or pg_try_advisory_xact_lock) on evstore's migration

@@ -48,6 +48,9 @@ store_options options_for(const backend_context& context, const database_handle&
   if (database.direct_url() != database.url()) {
     options.direct_url = parse_database_url(database.direct_url());
   }
+  for (const auto& read_url : database.read_urls()) {
+    options.read_urls.push_back(parse_database_url(read_url));
+  }
   return options;
 }
 

@@ -8,10 +8,7 @@
 // resource lock `standby` (tests/CMakeLists.txt), so that no two run at once.
 
 #include <chrono>
-#include <cstdlib>
-#include <functional>
 #include <iostream>
-#include <map>
 #include <optional>
 #include <string>
 #include <thread>
@@ -24,53 +21,23 @@
 
 #include "fresh_database.hpp"
 #include "process.hpp"
+#include "standby.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
+using evstore::test::eventually;
+using evstore::test::standby_script;
 
 // How long a committed row may take to show on the standby, on a machine whose cores are shared
 // with other tests.
 constexpr auto replication_deadline = 30s;
 
-// Asks `condition` every 50 ms until it holds or `deadline` has passed; a condition that throws
-// (the standby is still starting, or has not replayed the table yet) does not hold.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds deadline) {
-  const auto until = steady::now() + deadline;
-  for (;;) {
-    try {
-      if (condition()) {
-        return true;
-      }
-    } catch (const std::exception&) {
-      // not yet
-    }
-    if (steady::now() >= until) {
-      return false;
-    }
-    std::this_thread::sleep_for(50ms);
-  }
-}
-
 evstore::connection open(const evstore::database_url& url) {
   evstore::store_options options;
   options.connect.connect_timeout = 5s;
   return evstore::open_connection(evstore::test::default_plugins(), url, options);
-}
-
-// Runs pg-standby-test-server.sh with `action` on the test command's standby.
-void standby_script(const std::string& action) {
-  std::map<std::string, std::string> env{
-      {"PATH", std::getenv("PATH") != nullptr ? std::getenv("PATH") : "/usr/bin:/bin"}};
-  if (const char* bindir = std::getenv("EVSTORE_PG_BINDIR")) {
-    env["EVSTORE_PG_BINDIR"] = bindir;
-  }
-  const auto result = evstore::test::run_process(
-      {"/bin/bash", EVSTORE_SOURCE_DIR "/scripts/pg-standby-test-server.sh", action,
-       evstore::test::required_env("EVSTORE_TEST_STANDBY_DIR")},
-      env, ".");
-  ASSERT_EQ(result.exit_code, 0) << "pg-standby-test-server.sh " << action << ": " << result.err;
 }
 
 long long rows_noted(evstore::connection& connection, const std::string& note) {

@@ -74,11 +74,20 @@ TEST(health_report, json_has_the_documented_fields_a_3_decimal_latency_and_utc_m
   report.checked_at = std::chrono::system_clock::time_point{} + std::chrono::seconds{1714566896} +
                       std::chrono::microseconds{7};
   report.pooler = evstore::pooler_mode::transaction;
+  report.replicas = {{.name = "standby:5432/app",
+                      .state = evstore::replica_state::lagging,
+                      .reason = "7000 ms behind",
+                      .replayed = 1000,
+                      .lag_bytes = 4096,
+                      .lag = std::chrono::milliseconds{7000},
+                      .reads = 12}};
   const auto json = report.to_json();
   const std::string expected =
       R"x({"backend":"postgresql","checked_at":"2024-05-01T12:34:56.000007Z",)x"
       R"x("latency_ms":1.234,"pool":{"idle":1,"in_use":2,"max":8,"size":3,"waiting":0},)x"
       R"x("pooler":"transaction","reason":"1 migration pending (latest evstore:2)",)x"
+      R"x("replicas":[{"lag_bytes":4096,"lag_ms":7000,"name":"standby:5432/app","reads":12,)x"
+      R"x("reason":"7000 ms behind","state":"lagging"}],)x"
       R"x("schema":{"current":"evstore:1","latest":"evstore:2","pending":1},)x"
       R"x("server_version":"15.4","status":"degraded"})x";
   EXPECT_EQ(json.dump(), expected);
@@ -236,4 +245,26 @@ TEST(health_checker, every_report_names_the_pooler_it_was_given) {
       text.find("# TYPE evstore_pooler_info gauge\nevstore_pooler_info{mode=\"session\"} 1\n"),
       std::string::npos)
       << text;
+}
+
+TEST(health_checker, a_read_replica_that_is_not_up_makes_a_report_degraded_not_down) {
+  memory_database db(true);
+  evstore::health_options checked;
+  checked.cache_for = std::chrono::milliseconds(0);
+  std::vector<evstore::replica_status> replicas = {
+      {.name = "r1:5432/app", .state = evstore::replica_state::up},
+      {.name = "r2:5432/app", .state = evstore::replica_state::down, .reason = "refused"}};
+  checked.replicas = [&](std::chrono::milliseconds wait) {
+    EXPECT_GT(wait.count(), 0) << "what is left of the check's time";
+    return replicas;
+  };
+  health_checker checker(*db.pool, memory_url, "sqlite", checked);
+  const auto report = checker.check();
+  EXPECT_EQ(report.status, health_status::degraded);
+  EXPECT_EQ(report.reason, "read replica r2:5432/app is down: refused");
+  ASSERT_EQ(report.to_json().at("replicas").size(), 2U);
+  EXPECT_EQ(report.to_json().at("replicas").at(1).at("state"), "down");
+
+  replicas.at(1).state = evstore::replica_state::up;
+  EXPECT_EQ(checker.check().status, health_status::up);
 }

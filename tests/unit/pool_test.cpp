@@ -516,6 +516,26 @@ TEST(pool, close_closes_idle_connections_at_once) {
   pool.close();  // idempotent
 }
 
+TEST(pool, discard_idle_closes_the_idle_connections_and_leaves_those_in_use) {
+  test_factory factory;
+  connection_pool pool(factory.get(), settings_with(3));
+  auto held = pool.acquire();
+  {
+    auto a = pool.acquire();
+    auto b = pool.acquire();
+  }
+  EXPECT_EQ(pool.discard_idle(), 2U);
+  auto m = pool.metrics();
+  EXPECT_EQ(m.idle, 0U);
+  EXPECT_EQ(m.in_use, 1U);
+  EXPECT_EQ(m.size, 1U);
+  EXPECT_EQ(m.destroyed_broken, 2U);
+  EXPECT_NO_THROW((void)held->ping());
+  auto fresh = pool.acquire();  // a new connection takes a discarded one's place
+  EXPECT_EQ(pool.metrics().created, 4U);
+  EXPECT_EQ(pool.discard_idle(), 0U);
+}
+
 TEST(pool, a_lease_outliving_its_pool_stays_usable_and_closes_its_connection) {
   test_factory factory;
   std::optional<connection_pool> pool;

@@ -179,3 +179,41 @@ TEST(settings, migrations_run_in_one_transaction_only_through_a_transaction_pool
   EXPECT_FALSE(evstore::open_migration_connection(plugins, pooled, direct).single_transaction)
       << "a direct URL is a direct connection";
 }
+
+TEST(settings, read_urls_are_separated_by_white_space_and_a_bad_one_is_named_by_number) {
+  const auto options = evstore::store_options_from(
+      with({{"EVSTORE_READ_URLS",
+             " postgresql://u:p@replica1:5432/app\n\tpostgresql://u:p@r2:5433,r3:5434/app "}}));
+  ASSERT_EQ(options.read_urls.size(), 2U);
+  EXPECT_EQ(options.read_urls[0].host, "replica1");
+  EXPECT_EQ(options.read_urls[1].database, "app");
+  EXPECT_TRUE(evstore::store_options_from(with({{"EVSTORE_READ_URLS", "  "}})).read_urls.empty());
+  const auto message = config_error_of([] {
+    (void)evstore::store_options_from(
+        with({{"EVSTORE_READ_URLS", "postgresql://u:p@r1/app postgresql://u:s3cr%zzet@r2/app"}}));
+  });
+  EXPECT_TRUE(
+      message.starts_with("EVSTORE_READ_URLS (URL 2) from --EVSTORE_READ_URLS: invalid "
+                          "database URL at position "))
+      << message;
+  EXPECT_EQ(message.find("s3cr"), std::string::npos) << message;
+}
+
+TEST(settings, replica_settings_are_read_in_seconds_and_the_check_interval_must_be_positive) {
+  const auto defaults = evstore::store_options_from(with({}));
+  EXPECT_EQ(defaults.replicas.max_lag, 5s);
+  EXPECT_EQ(defaults.replicas.read_your_writes_wait, 0ms);
+  EXPECT_EQ(defaults.replicas.check_interval, 100ms);
+  const auto options =
+      evstore::store_options_from(with({{"EVSTORE_MAX_REPLICA_LAG", "2.5"},
+                                        {"EVSTORE_READ_YOUR_WRITES_WAIT", "0.02"},
+                                        {"EVSTORE_REPLICA_CHECK_INTERVAL", "0.05"}}));
+  EXPECT_EQ(options.replicas.max_lag, 2500ms);
+  EXPECT_EQ(options.replicas.read_your_writes_wait, 20ms);
+  EXPECT_EQ(options.replicas.check_interval, 50ms);
+  EXPECT_EQ(config_error_of([] {
+              (void)evstore::store_options_from(with({{"EVSTORE_REPLICA_CHECK_INTERVAL", "0"}}));
+            }),
+            "EVSTORE_REPLICA_CHECK_INTERVAL from --EVSTORE_REPLICA_CHECK_INTERVAL: must be more "
+            "than 0");
+}

@@ -108,6 +108,18 @@ class EVSTORE_API dialect {
   ///         migrations then need a direct connection.
   [[nodiscard]] virtual bool lock_migrations_in_transaction(
       soci::session& session, std::chrono::milliseconds timeout) const;
+
+  // Read replicas (added in ABI 2). Positions are 64-bit integers in the backend's units (a
+  // WAL byte offset on PostgreSQL): a replica that has replayed up to a primary's write
+  // position P shows every transaction committed before the primary reported P.
+
+  /// A query returning one row with one integer: on the primary, a write position at or past
+  /// the end of every transaction this session has committed. Empty (the default) when the
+  /// backend has no read replicas: a store with read URLs is then refused.
+  [[nodiscard]] virtual std::string write_position() const;
+  /// A query returning one row with one integer: on a replica, the position it has replayed
+  /// up to; -1 on a server that is not a replica. Empty (the default) as write_position().
+  [[nodiscard]] virtual std::string replay_position() const;
 };
 
 }  // namespace evstore

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,14 +27,15 @@
 #include "evstore/export.hpp"
 #include "evstore/migration.hpp"
 #include "evstore/pool.hpp"
+#include "evstore/replicas.hpp"
 
 namespace evstore {
 
 /// The verdict of a health check.
 enum class health_status : std::uint8_t {
   up,        ///< the database answered; schema up to date; the pool keeps up
-  degraded,  ///< the database answered, but migrations are pending (or drifted) or callers
-             ///< are queueing for pooled connections
+  degraded,  ///< the database answered, but migrations are pending (or drifted), callers
+             ///< are queueing for pooled connections, or a read replica is not up
   down,      ///< the database could not be reached, failed, or did not answer in time
 };
 
@@ -63,11 +65,15 @@ struct EVSTORE_API health_report {
   std::chrono::system_clock::time_point checked_at;  ///< when the check started
   /// The pooler the store's connections go through (health_options::pooler).
   pooler_mode pooler = pooler_mode::none;
+  /// The read replicas (health_options::replicas); empty without them.
+  std::vector<replica_status> replicas;
 
   /// The report as JSON: `status`, `reason` (null when up), `backend`, `server_version`,
   /// `pooler` (none, session or transaction), `latency_ms` (milliseconds, 3 decimals), `schema`
-  /// {`current`, `latest`, `pending`}, `pool` {`size`, `max`, `idle`, `in_use`, `waiting`} and
-  /// `checked_at` (ISO 8601, UTC, microseconds). Fields the check did not reach are null.
+  /// {`current`, `latest`, `pending`}, `pool` {`size`, `max`, `idle`, `in_use`, `waiting`},
+  /// `replicas` (a list of {`name`, `state`, `reason`, `lag_bytes`, `lag_ms`, `reads`}; empty
+  /// without read replicas) and `checked_at` (ISO 8601, UTC, microseconds). Fields the check
+  /// did not reach are null.
   [[nodiscard]] nlohmann::json to_json() const;
 };
 
@@ -82,6 +88,9 @@ struct health_options {
   /// The pooler the pool's connections go through, named in every report (the store's
   /// connect.pooler).
   pooler_mode pooler = pooler_mode::none;
+  /// The read replicas' states (store::replicas), asked with the time left for the check;
+  /// one that is not `up` makes a report of a reachable primary degraded. Empty: none.
+  std::function<std::vector<replica_status>(std::chrono::milliseconds)> replicas{};
 };
 
 /// Counters of a health_checker since its construction, for /metrics.

@@ -181,6 +181,12 @@ class EVSTORE_API connection_pool {
   /// Leases still out close their connection when they are destroyed. Idempotent; thread-safe.
   void close();
 
+  /// Closes every idle connection now, counted as broken: for a server known to have gone
+  /// away (a restarted read replica), whose idle connections are all dead and would each fail
+  /// one caller. Connections in use are left to their holders. Thread-safe.
+  /// @returns how many were closed.
+  std::size_t discard_idle() noexcept;
+
   /// A consistent snapshot of the pool's figures.
   [[nodiscard]] pool_metrics metrics() const;
 

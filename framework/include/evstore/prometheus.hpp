@@ -4,7 +4,8 @@
 /// evstore's figures in the Prometheus text exposition format (version 0.0.4), as served by
 /// `GET /metrics`: the connection pool's gauges, counters and acquire-time histogram, the
 /// store's repository operations (counts, errors, duration histograms) and transactions
-/// (outcomes, retries), and the health checker's status, counters and check-duration
+/// (outcomes, retries), reads per target (the primary or a read replica) with each replica's
+/// state and lag, and the health checker's status, counters and check-duration
 /// histogram. docs/operations.md lists every metric.
 
 #include <string>

@@ -23,6 +23,7 @@
 #include "evstore/export.hpp"
 #include "evstore/migrator.hpp"
 #include "evstore/pool.hpp"
+#include "evstore/replicas.hpp"
 #include "evstore/repositories.hpp"
 #include "evstore/store_statistics.hpp"
 #include "evstore/validation.hpp"
@@ -65,6 +66,12 @@ struct store_options {
   /// transaction (CREATE INDEX CONCURRENTLY) work. Without it, migrations use the store's URL,
   /// which they refuse when it declares a transaction-mode pooler (connect.pooler).
   std::optional<database_url> direct_url;
+  /// Read replicas of the database (EVSTORE_READ_URLS), each with a pool of its own: reads go
+  /// there when one qualifies (evstore/replicas.hpp). Their evstore parameters (pool_max, ...)
+  /// apply to their own pool; every other option is the store's. Only for a backend whose
+  /// dialect has replication positions (PostgreSQL); refused otherwise.
+  std::vector<database_url> read_urls;
+  replica_options replicas;
 };
 
 class transaction;
@@ -130,6 +137,21 @@ class EVSTORE_API store {
       return std::move(*value);
     }
   }
+
+  /// A new caller for read-your-writes: reads through it see every write made through it
+  /// (evstore/replicas.hpp). The store's own repositories are a caller of their own.
+  [[nodiscard]] evstore::causal_scope scope();
+  /// A caller that sees the writes `token` carries (causal_scope::token()), for example those
+  /// of the same user's previous request, handled by another process.
+  /// @throws validation_error when `token` is not a token.
+  [[nodiscard]] evstore::causal_scope scope(std::string_view token);
+  /// A caller whose reads all go to the primary; its writes count as the store's own.
+  [[nodiscard]] evstore::causal_scope on_primary();
+
+  /// Every read replica as last checked, in the order configured; empty without read URLs.
+  /// Waits up to `wait` for the first check after opening.
+  [[nodiscard]] std::vector<replica_status> replicas(
+      std::chrono::milliseconds wait = std::chrono::milliseconds(0)) const;
 
   /// Applies every pending built-in migration (and `app` ones, if given).
   std::vector<migration_step> migrate(std::vector<migration> app = {});

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "evstore/replicas.hpp"
+
 namespace evstore {
 
 /// The counters of one repository operation, such as "events.create" or "media.timeline".
@@ -47,6 +49,14 @@ struct store_statistics {
   std::uint64_t transaction_retries = 0;
   /// Units of work whose COMMIT outcome is unknown (commit_unknown thrown, not retried).
   std::uint64_t commit_unknown = 0;
+  /// Reads (get, list, count, timeline, count_by_event) the primary served.
+  std::uint64_t primary_reads = 0;
+  /// Of those, the reads that went to the primary though read replicas are configured: no
+  /// replica had replayed the caller's writes in time, none was in the rotation, or the read
+  /// failed on one.
+  std::uint64_t replica_fallbacks = 0;
+  /// Every read replica as last checked, with the reads it served.
+  std::vector<replica_status> replicas;
 };
 
 }  // namespace evstore

@@ -37,6 +37,11 @@ class EVSTORE_API connection_source {
   void run(const std::function<void(connection&)>& work,
            std::source_location caller = std::source_location::current());
 
+  /// Runs `work`, which only reads, on a connection: a read replica's where the store has
+  /// one that qualifies (evstore/replicas.hpp), else as run(). `caller` as for run().
+  void read(const std::function<void(connection&)>& work,
+            std::source_location caller = std::source_location::current());
+
   /// Runs `work` atomically: in a write transaction of its own (retried under the store's
   /// policy), or within the enclosing transaction. `caller` as for run().
   void run_atomically(const std::function<void(connection&)>& work,
@@ -60,6 +65,8 @@ class EVSTORE_API connection_source {
   virtual void run_on_connection(const std::function<void(connection&)>& work) = 0;
   /// run_atomically() without the counting.
   virtual void run_on_connection_atomically(const std::function<void(connection&)>& work) = 0;
+  /// read() without the counting: run_on_connection() unless a source routes reads.
+  virtual void run_on_connection_for_read(const std::function<void(connection&)>& work);
 
  private:
   const dialect& sql_;

@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <evstore/plugin_registry.hpp>
 #include <evstore/store.hpp>
@@ -38,6 +39,10 @@ class database_handle {
   /// The URL migrations run on (store_options::direct_url): the database server's own address
   /// when url() goes through a pooler; url() itself, the default, otherwise.
   [[nodiscard]] virtual std::string direct_url() const { return url(); }
+
+  /// The database's read replicas (store_options::read_urls); none, the default, for a
+  /// backend without them. The suites then run with reads routed to them.
+  [[nodiscard]] virtual std::vector<std::string> read_urls() const { return {}; }
 };
 
 /// A database_handle made of a URL and what removes the database (the tear-down hook), for
