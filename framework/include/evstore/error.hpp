@@ -26,6 +26,9 @@ enum class error_category : std::uint8_t {
   validation,  ///< a value broke a rule of the data model; nothing was sent to the database
   timeout,     ///< a deadline passed: no pooled connection in time, a statement too slow
   conflict,    ///< optimistic concurrency: the row changed since it was read
+  /// COMMIT was sent but its answer lost: the changes may or may not be stored. Not retried
+  /// (re-read, or retry idempotently); neither connection nor timeout, which may be retried.
+  commit_unknown,
 };
 
 /// The readable name of a category ("config", "plugin", ...).
@@ -158,6 +161,18 @@ class EVSTORE_API conflict : public error {
  public:
   explicit conflict(const std::string& message);
   ~conflict() override;
+};
+
+/// The outcome of COMMIT is unknown: the connection was lost, or the database did not answer
+/// within the call timeout, after COMMIT was sent. The changes may or may not be stored.
+/// store.transaction never retries it, nor does an enclosing one; neither should a caller,
+/// blindly: re-read to find out, or retry with an idempotent write (create_idempotent).
+class EVSTORE_API commit_unknown : public error {
+ public:
+  /// @param native_code, backend those of the failure that cut COMMIT short, if any.
+  explicit commit_unknown(const std::string& message, std::string native_code = {},
+                          std::string backend = {});
+  ~commit_unknown() override;
 };
 
 }  // namespace evstore
