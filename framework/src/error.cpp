@@ -109,6 +109,9 @@ timeout_error::~timeout_error() = default;
 pool_timeout::pool_timeout(const std::string& message) : timeout_error(message) {}
 pool_timeout::~pool_timeout() = default;
 
+pool_reentry::pool_reentry(const std::string& message) : config_error(message) {}
+pool_reentry::~pool_reentry() = default;
+
 conflict::conflict(const std::string& message) : error(error_category::conflict, message) {}
 conflict::~conflict() = default;
 

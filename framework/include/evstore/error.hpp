@@ -16,7 +16,8 @@ namespace evstore {
 
 /// What kind of failure an error is; callers branch on the type, logs on this.
 enum class error_category : std::uint8_t {
-  config,      ///< bad configuration: a malformed URL, .env line or setting
+  config,      ///< bad configuration (a malformed URL, .env line or setting), or a use of the
+               ///< pool its size cannot serve (pool_reentry)
   plugin,      ///< a backend plugin could not be found, loaded or trusted
   connection,  ///< no connection could be made, or it was lost
   transient,   ///< a retry may succeed: serialization failure, deadlock, busy database
@@ -154,6 +155,17 @@ class EVSTORE_API pool_timeout : public timeout_error {
  public:
   explicit pool_timeout(const std::string& message);
   ~pool_timeout() override;
+};
+
+/// A thread asked a pool for a connection while it already holds every connection the pool
+/// may have (at max_size): none could ever come, so it fails at once instead of waiting out
+/// the acquire timeout. Typically the store's repositories called inside store.transaction on
+/// a one-connection store; the cure is the transaction's repositories (tx.events()), or a
+/// larger pool. A mistake in the code or the pool's size, not a passing state: not retried.
+class EVSTORE_API pool_reentry : public config_error {
+ public:
+  explicit pool_reentry(const std::string& message);
+  ~pool_reentry() override;
 };
 
 /// The row changed since it was read (its version moved on): re-read and retry the change.

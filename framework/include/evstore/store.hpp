@@ -113,6 +113,8 @@ class EVSTORE_API store {
   /// a lost connection before COMMIT was sent; never after (commit_unknown, whose category is
   /// error_category::commit_unknown), nor when `work` throws a commit_unknown of its own (a
   /// unit of work nested in it, on this store or another), which is passed on unchanged.
+  /// Inside, use the transaction's repositories: the store's borrow a second connection, which
+  /// fails at once with pool_reentry when the pool has no other (max_size 1, sqlite::memory:).
   /// @returns what `work` returns.
   template <typename Work>
   auto transaction(Work&& work) -> std::invoke_result_t<Work&, evstore::transaction&> {
