@@ -19,6 +19,8 @@ enum class exit_code : int {
   down = 11,       // `health`: the database cannot be reached, failed, or did not answer in time
   refused = 12,    // `restore`: the database holds events or media and --force was not given
   stats_not_enabled = 13,  // `stats`: the database could track statements but does not
+  commit_unknown = 14,     // COMMIT was sent but its answer lost: the writes may or may not be
+                           // stored; check (or re-run an idempotent command) before retrying
 };
 
 inline constexpr const char* exit_code_help =
@@ -27,6 +29,7 @@ inline constexpr const char* exit_code_help =
     "            8 migrations pending, 9 migrations modified or missing (both: migrate status\n"
     "            --exit-code), 10 degraded, 11 down (both: health), 12 restore refused: the\n"
     "            database holds data (restore without --force), 13 statement statistics not\n"
-    "            enabled (stats).";
+    "            enabled (stats), 14 commit outcome unknown: the connection was lost after\n"
+    "            COMMIT was sent, so the writes may or may not be stored.";
 
 }  // namespace evstore::cli

@@ -26,6 +26,8 @@ exit_code exit_code_for(const evstore::error& e) {
       return exit_code::connection;
     case evstore::error_category::migration:
       return exit_code::migration;
+    case evstore::error_category::commit_unknown:
+      return exit_code::commit_unknown;
     default:
       return exit_code::database;
   }

@@ -26,6 +26,8 @@ const char* to_string(error_category category) noexcept {
       return "timeout";
     case error_category::conflict:
       return "conflict";
+    case error_category::commit_unknown:
+      return "commit_unknown";
   }
   return "unknown";
 }
@@ -107,7 +109,15 @@ timeout_error::~timeout_error() = default;
 pool_timeout::pool_timeout(const std::string& message) : timeout_error(message) {}
 pool_timeout::~pool_timeout() = default;
 
+pool_reentry::pool_reentry(const std::string& message) : config_error(message) {}
+pool_reentry::~pool_reentry() = default;
+
 conflict::conflict(const std::string& message) : error(error_category::conflict, message) {}
 conflict::~conflict() = default;
+
+commit_unknown::commit_unknown(const std::string& message, std::string native_code,
+                               std::string backend)
+    : error(error_category::commit_unknown, message, std::move(native_code), std::move(backend)) {}
+commit_unknown::~commit_unknown() = default;
 
 }  // namespace evstore

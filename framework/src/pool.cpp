@@ -74,7 +74,7 @@ struct pooled_connection {
   clock::time_point idle_since{};
   clock::time_point borrowed_at{};
   std::source_location where{};
-  std::thread::id holder{};
+  std::thread::id holder{};  // the borrowing thread: leak warnings, pool_reentry
   bool leak_reported = false;
   bool broken = false;  // set by the lease holder, read when the lease gives it back
 };
@@ -260,12 +260,22 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
 
  private:
   // Queues the caller and blocks until it is handed a connection, fails, or the deadline
-  // passes.
+  // passes. Fails at once, without queueing, when the caller holds every connection.
   std::unique_ptr<pooled_connection> wait_for_connection(clock::time_point deadline,
                                                          milliseconds timeout, bool first_in_line) {
     std::unique_lock lock(mutex_);
     if (closed_) {
       throw closed_error();
+    }
+    if (holds_every_connection(std::this_thread::get_id())) {
+      throw pool_reentry(fmt::format(
+          "connection pool: this thread already holds every connection the pool may have ({} "
+          "of max_size {}) and asks for another, which only it could give back: it would wait "
+          "for itself until the acquire timeout. Inside store.transaction(), use the "
+          "transaction's repositories (tx.events(), tx.media()), not the store's; otherwise "
+          "give a connection back before borrowing another, or raise max_size (pool_max, "
+          "EVSTORE_POOL_MAX)",
+          borrowed_.size(), settings_.max_size));
     }
     waiter w;
     // Leaves the queue on every way out, exceptions included, while the lock is still held.
@@ -301,6 +311,15 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
       std::rethrow_exception(w.failure);
     }
     return std::move(w.handed);
+  }
+
+  // Whether `thread` holds every connection the pool may have (then none is idle or being
+  // opened): none can come to it before it gives one back. Under the lock; cheap unless the
+  // pool has lent its most.
+  [[nodiscard]] bool holds_every_connection(std::thread::id thread) const {
+    return borrowed_.size() >= settings_.max_size &&
+           std::all_of(borrowed_.begin(), borrowed_.end(),
+                       [thread](const pooled_connection* held) { return held->holder == thread; });
   }
 
   // Closes a connection that failed a check before being handed out, and frees its slot.
@@ -542,7 +561,7 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
   mutable std::mutex mutex_;
   // Everything below is guarded by mutex_.
   std::deque<std::unique_ptr<pooled_connection>> idle_;  // back = most recently returned
-  std::vector<pooled_connection*> borrowed_;             // for leak warnings
+  std::vector<pooled_connection*> borrowed_;             // leak warnings, pool_reentry
   std::deque<waiter*> waiters_;                          // front = longest waiting
   std::list<opening> openings_;
   std::size_t open_ = 0;      // idle + handed out

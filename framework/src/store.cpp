@@ -17,14 +17,11 @@
 
 namespace evstore {
 
-commit_unknown::commit_unknown(const std::string& message)
-    : error(error_category::connection, message) {}
-commit_unknown::~commit_unknown() = default;
-
 namespace {
 
 // What a retry may cure: the database said so (serialization failure, deadlock, busy), or
-// the connection went away before COMMIT was sent.
+// the connection went away before COMMIT was sent. Never a commit_unknown, which `work` may
+// throw from a unit of work nested in it: its category is its own.
 bool retryable(const error& e) {
   return e.category() == error_category::transient || e.category() == error_category::connection;
 }
@@ -111,9 +108,11 @@ class call_deadline {
   [[nodiscard]] bool passed() const noexcept { return alarm_.fired(); }
 
   // Throws timeout_error if the deadline passed: the failure the caller sees is the
-  // interruption's, not its aftermath (a closed socket, a cancelled query).
+  // interruption's, not its aftermath (a closed socket, a cancelled query). Except a
+  // commit_unknown, of a unit of work nested in this call: no aftermath of the interruption,
+  // and a timeout would hide that its writes may be stored.
   void throw_if_passed(const error& failure) const {
-    if (passed()) {
+    if (passed() && failure.category() != error_category::commit_unknown) {
       throw timeout_error(
           fmt::format("no answer from the database within the call timeout of {} ms: the call was "
                       "interrupted and its connection discarded ({})",
@@ -278,15 +277,18 @@ void store::state::in_transaction(const std::function<void(connection&)>& work,
       if (commit_sent && (e.category() == error_category::connection || call.passed())) {
         lease.mark_broken();
         statistics.commit_outcome_unknown();
-        throw commit_unknown(fmt::format(
-            "the connection was lost, or the database did not answer in time, after COMMIT "
-            "was sent, so whether the transaction was stored is unknown; it was not retried "
-            "({})",
-            e.what()));
+        throw commit_unknown(
+            fmt::format(
+                "the connection was lost, or the database did not answer in time, after COMMIT "
+                "was sent, so whether the transaction was stored is unknown; it was not retried "
+                "({})",
+                e.what()),
+            e.native_code(), e.backend());
       }
       if (call.passed()) {
         statistics.transaction_failed();
         call.throw_if_passed(e);
+        throw;  // a nested unit of work's commit_unknown, unchanged
       }
       if (e.category() == error_category::connection) {
         lease.mark_broken();

@@ -15,10 +15,13 @@
 #include <evstore/error.hpp>
 #include <evstore/store.hpp>
 
+#include "expect_error.hpp"
 #include "fresh_database.hpp"
 #include "process.hpp"
+#include "slow_commit.hpp"
 
 using namespace std::chrono_literals;
+using evstore::test::expect_exact_error;
 using steady = std::chrono::steady_clock;
 
 namespace {
@@ -38,6 +41,12 @@ void slow_down_inserts(const evstore::database_url& url, double seconds) {
   conn.execute(
       "CREATE TRIGGER test_slow_insert BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION "
       "test_slow_insert()");
+}
+
+// Committing a transaction that inserted an event takes 30 s on the server.
+void slow_down_commits(const evstore::database_url& url) {
+  auto conn = evstore::connection::open(evstore::test::default_plugins(), url, {});
+  evstore::test::slow_down_commits(conn, 30);
 }
 
 // Creates an event, which must fail with exactly timeout_error in less than `bound`.
@@ -119,19 +128,43 @@ TEST(deadline, a_call_past_call_timeout_is_interrupted_and_its_connection_discar
 TEST(deadline, a_transaction_whose_commit_outlives_call_timeout_reports_commit_unknown) {
   const evstore::test::fresh_postgresql_database db("commit_timeout");
   auto store = store_with_only_call_timeout(db.url(), 1000ms);
-  auto admin = evstore::connection::open(evstore::test::default_plugins(), db.url(), {});
-  admin.execute(
-      "CREATE FUNCTION test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-      "PERFORM pg_sleep(30); RETURN NULL; END $$");
-  admin.execute(
-      "CREATE CONSTRAINT TRIGGER test_slow_commit AFTER INSERT ON events DEFERRABLE INITIALLY "
-      "DEFERRED FOR EACH ROW EXECUTE FUNCTION test_slow_commit()");
+  slow_down_commits(db.url());
 
   const auto start = steady::now();
-  EXPECT_THROW(store->transaction([](evstore::transaction& tx) { tx.events().create(launch()); }),
-               evstore::commit_unknown);
+  (void)expect_exact_error<evstore::commit_unknown>(
+      [&] {
+        store->transaction([](evstore::transaction& tx) { (void)tx.events().create(launch()); });
+      },
+      evstore::error_category::commit_unknown);
   EXPECT_LT(steady::now() - start, 3s);
   EXPECT_EQ(store->metrics().destroyed_broken, 1U);
+  EXPECT_EQ(store->statistics().commit_unknown, 1U);
+}
+
+TEST(deadline, a_nested_commit_unknown_past_the_enclosing_deadline_is_not_called_a_timeout) {
+  const evstore::test::fresh_postgresql_database db("nested_commit_timeout");
+  // Both transactions have the same call timeout, so the enclosing one's passes first: it
+  // began first.
+  auto store = store_with_only_call_timeout(db.url(), 1000ms);
+  slow_down_commits(db.url());
+
+  int inner_runs = 0;
+  const auto start = steady::now();
+  (void)expect_exact_error<evstore::commit_unknown>(
+      [&] {
+        store->transaction([&](evstore::transaction&) {
+          store->transaction([&](evstore::transaction& inner) {
+            ++inner_runs;
+            (void)inner.events().create(launch());
+          });
+        });
+      },
+      evstore::error_category::commit_unknown);
+  EXPECT_LT(steady::now() - start, 3s);
+  EXPECT_EQ(inner_runs, 1) << "a unit of work whose commit outcome is unknown was run again";
+  const auto stats = store->statistics();
+  EXPECT_EQ(stats.commit_unknown, 1U);
+  EXPECT_EQ(stats.transaction_retries, 0U);
 }
 
 namespace {

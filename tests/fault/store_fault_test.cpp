@@ -24,8 +24,10 @@
 #include <evstore/error.hpp>
 #include <evstore/store.hpp>
 
+#include "expect_error.hpp"
 #include "private_postgresql.hpp"
 #include "process.hpp"
+#include "slow_commit.hpp"
 #include "write_ledger.hpp"
 
 using namespace std::chrono_literals;
@@ -325,13 +327,8 @@ TEST_F(store_fault,
        a_backend_killed_during_commit_gives_commit_unknown_and_an_idempotent_retry_one_row) {
   auto store = open_store();
   auto conn = admin();
-  // COMMIT runs this deferred trigger, which sleeps: a window in which to kill the backend.
-  conn.execute(
-      "CREATE FUNCTION test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-      "PERFORM pg_sleep(0.8); RETURN NULL; END $$");
-  conn.execute(
-      "CREATE CONSTRAINT TRIGGER test_slow_commit AFTER INSERT ON events DEFERRABLE INITIALLY "
-      "DEFERRED FOR EACH ROW EXECUTE FUNCTION test_slow_commit()");
+  // COMMIT sleeps in a deferred trigger: a window in which to kill the backend.
+  evstore::test::slow_down_commits(conn, 0.8);
   const auto id = evstore::uuid::v7();
   const evstore::new_event event{
       .id = id, .title = "committed once", .start_time = evstore::timestamp{}};
@@ -348,9 +345,15 @@ TEST_F(store_fault,
     }
     return false;
   });
-  EXPECT_THROW(store->transaction(
-                   [&](evstore::transaction& tx) { (void)tx.events().create_idempotent(event); }),
-               evstore::commit_unknown);
+  const auto message = evstore::test::expect_exact_error<evstore::commit_unknown>(
+      [&] {
+        store->transaction(
+            [&](evstore::transaction& tx) { (void)tx.events().create_idempotent(event); });
+      },
+      evstore::error_category::commit_unknown);
+  EXPECT_NE(message.find("after COMMIT was sent"), std::string::npos) << message;
+  EXPECT_EQ(store->statistics().commit_unknown, 1U);
+  EXPECT_EQ(store->statistics().transaction_retries, 0U);
   ASSERT_TRUE(killer.get()) << "COMMIT never reached the trigger";
 
   // The server recovers from the kill; the idempotent retry then leaves exactly one row.

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 
 #include "fresh_database.hpp"
 #include "process.hpp"
+#include "slow_commit.hpp"
 #include "table_checksum.hpp"
 
 using evstore::test::maintained_columns;
@@ -28,11 +30,12 @@ struct postgresql_sandbox {
 
   explicit postgresql_sandbox(std::string_view purpose) : database(purpose) {}
 
-  evstore::test::process_result run(std::vector<std::string> args) const {
+  // @param env more of the command's environment.
+  evstore::test::process_result run(std::vector<std::string> args,
+                                    std::map<std::string, std::string> env = {}) const {
     args.insert(args.begin(), EVSTORE_CLI);
-    auto result = run_process(
-        args, {{"PATH", "/usr/bin:/bin"}, {"DATABASE_URL", database.url().text_with_password()}},
-        dir.path());
+    env.insert({{"PATH", "/usr/bin:/bin"}, {"DATABASE_URL", database.url().text_with_password()}});
+    auto result = run_process(args, env, dir.path());
     const auto output = result.out + result.err;
     EXPECT_EQ(evstore::redact(output, password), output) << "password leaked: " << output;
     return result;
@@ -84,6 +87,23 @@ TEST(seed_postgresql, seeding_twice_adds_no_rows) {
   const auto again = pg.run_ok({"seed"});
   EXPECT_NE(again.out.find("seeded 0 events and 0 media"), std::string::npos) << again.out;
   EXPECT_EQ(pg.digest(), first);
+}
+
+// A seed whose COMMIT goes unanswered within the call timeout exits 14, not 6 (another
+// database error): a script must know that the rows may be stored, and that seeding, which
+// skips what is there, may be re-run once the database answers.
+TEST(seed_postgresql, a_commit_whose_answer_is_lost_exits_14_commit_unknown) {
+  const postgresql_sandbox pg("seed_commit_unknown");
+  pg.run_ok({"migrate", "up"});
+  {
+    auto conn = evstore::connection::open(evstore::test::default_plugins(), pg.database.url(), {});
+    evstore::test::slow_down_commits(conn, 30);
+  }
+  const auto result =
+      pg.run({"seed", "--events", "1", "--media-per-event", "0"}, {{"EVSTORE_CALL_TIMEOUT", "1"}});
+  EXPECT_EQ(result.exit_code, 14) << result.out << result.err;
+  EXPECT_NE(result.err.find("evstore: commit_unknown error: "), std::string::npos) << result.err;
+  EXPECT_LT(result.elapsed, std::chrono::seconds(20));
 }
 
 // 2,000 events x 50 media through event_repository::create_many and media_repository::add_many,

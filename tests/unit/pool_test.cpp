@@ -15,11 +15,13 @@
 #include <streambuf>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <typeinfo>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <soci/soci.h>
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -28,12 +30,14 @@
 #include <evstore/error.hpp>
 #include <evstore/pool.hpp>
 
+#include "expect_error.hpp"
 #include "log_capture.hpp"
 #include "process.hpp"
 
 using namespace std::chrono_literals;
 using evstore::connection_pool;
 using evstore::pool_settings;
+using evstore::test::expect_exact_error;
 using steady = std::chrono::steady_clock;
 
 namespace {
@@ -97,6 +101,35 @@ std::size_t count_of(const std::string& text, const std::string& part) {
   }
   return count;
 }
+
+// A connection of `pool` held by a thread of its own until release() or destruction: an
+// exhausted pool for the test's thread, which holds none itself (else it gets pool_reentry).
+class held_by_another_thread {
+ public:
+  explicit held_by_another_thread(connection_pool& pool)
+      : holder_(std::async(std::launch::async, [this, &pool] {
+          const auto lease = pool.acquire();
+          holding_.count_down();
+          release_.wait();
+        })) {
+    holding_.wait();
+  }
+  held_by_another_thread(const held_by_another_thread&) = delete;
+  held_by_another_thread& operator=(const held_by_another_thread&) = delete;
+  ~held_by_another_thread() { release(); }
+
+  void release() {
+    if (holder_.valid()) {
+      release_.count_down();
+      holder_.get();
+    }
+  }
+
+ private:
+  std::latch holding_{1};
+  std::latch release_{1};
+  std::future<void> holder_;  // last: its thread uses the latches
+};
 
 }  // namespace
 
@@ -215,7 +248,7 @@ TEST(pool, acquire_times_out_with_pool_timeout_naming_the_timeout_and_the_pool_f
   auto settings = settings_with(1);
   settings.acquire_timeout = 200ms;
   connection_pool pool(factory.get(), settings);
-  auto held = pool.acquire();
+  const held_by_another_thread held(pool);
   const auto start = steady::now();
   try {
     (void)pool.acquire();
@@ -242,7 +275,7 @@ TEST(pool, acquire_within_an_exhausted_pool_gives_up_at_its_own_timeout_not_the_
   test_factory factory;
   auto settings = settings_with(1);  // acquire_timeout 5 s
   connection_pool pool(factory.get(), settings);
-  auto held = pool.acquire();
+  held_by_another_thread held(pool);
   const auto start = steady::now();
   try {
     (void)pool.acquire_within(100ms);
@@ -256,7 +289,7 @@ TEST(pool, acquire_within_an_exhausted_pool_gives_up_at_its_own_timeout_not_the_
     EXPECT_LT(took, 500ms);
   }
   EXPECT_EQ(pool.metrics().timeouts, 1U);
-  held = {};
+  held.release();
   EXPECT_TRUE(static_cast<bool>(pool.acquire_within(100ms)));
 }
 
@@ -289,6 +322,67 @@ TEST(pool, two_holders_each_wanting_a_second_connection_time_out_instead_of_dead
   EXPECT_EQ(b.get(), "pool_timeout");
   EXPECT_EQ(pool.metrics().timeouts, 2U);
   EXPECT_EQ(pool.metrics().in_use, 0U);
+}
+
+namespace {
+
+// This thread borrows all `max_size` connections of a pool whose acquire timeout is 10 s, then
+// asks for one more with `ask`: it must get pool_reentry within 1 s, having queued nowhere and
+// timed out nowhere; once it gives a connection back, the pool lends it again.
+template <typename Ask>
+void expect_pool_reentry_at_once(std::size_t max_size, Ask ask) {
+  test_factory factory;
+  auto settings = settings_with(max_size);
+  settings.acquire_timeout = 10s;
+  connection_pool pool(factory.get(), settings);
+  std::vector<connection_pool::lease> held;
+  for (std::size_t i = 0; i < max_size; ++i) {
+    held.push_back(pool.acquire());
+  }
+  const auto start = steady::now();
+  const auto message = expect_exact_error<evstore::pool_reentry>([&] { (void)ask(pool); },
+                                                                 evstore::error_category::config);
+  EXPECT_LT(steady::now() - start, 1s) << "waited for the timeout of 10 s";
+  EXPECT_NE(
+      message.find(fmt::format(
+          "already holds every connection the pool may have ({0} of max_size {0})", max_size)),
+      std::string::npos)
+      << message;
+  EXPECT_NE(message.find("tx.events()"), std::string::npos) << message;
+  const auto after = pool.metrics();
+  EXPECT_EQ(std::tuple(after.timeouts, after.waiting, after.in_use),
+            std::tuple(std::uint64_t{0}, std::size_t{0}, max_size));
+
+  held.pop_back();
+  EXPECT_TRUE(static_cast<bool>(ask(pool)));
+  EXPECT_EQ(pool.metrics().created, max_size);
+}
+
+}  // namespace
+
+TEST(pool, a_thread_holding_the_only_connection_and_asking_again_gets_pool_reentry_at_once) {
+  expect_pool_reentry_at_once(1, [](connection_pool& pool) { return pool.acquire(); });
+}
+
+TEST(pool, a_thread_holding_every_connection_gets_pool_reentry_from_acquire_within_too) {
+  expect_pool_reentry_at_once(2, [](connection_pool& pool) { return pool.acquire_within(10s); });
+}
+
+TEST(pool, a_thread_holding_one_connection_waits_for_one_another_thread_gives_back) {
+  test_factory factory;
+  connection_pool pool(factory.get(), settings_with(2));
+  const auto mine = pool.acquire();
+  held_by_another_thread other(pool);
+  auto gives_back = std::async(std::launch::async, [&] {
+    std::this_thread::sleep_for(200ms);
+    other.release();
+  });
+  // Every connection is held, one of them by this thread: the other may still come back.
+  const auto start = steady::now();
+  EXPECT_TRUE(static_cast<bool>(pool.acquire()));
+  EXPECT_GE(steady::now() - start, 100ms);
+  gives_back.get();
+  EXPECT_EQ(pool.metrics().timeouts, 0U);
 }
 
 TEST(pool, a_connection_marked_broken_is_closed_and_replaced) {

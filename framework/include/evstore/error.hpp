@@ -16,7 +16,8 @@ namespace evstore {
 
 /// What kind of failure an error is; callers branch on the type, logs on this.
 enum class error_category : std::uint8_t {
-  config,      ///< bad configuration: a malformed URL, .env line or setting
+  config,      ///< bad configuration (a malformed URL, .env line or setting), or a use of the
+               ///< pool its size cannot serve (pool_reentry)
   plugin,      ///< a backend plugin could not be found, loaded or trusted
   connection,  ///< no connection could be made, or it was lost
   transient,   ///< a retry may succeed: serialization failure, deadlock, busy database
@@ -26,6 +27,9 @@ enum class error_category : std::uint8_t {
   validation,  ///< a value broke a rule of the data model; nothing was sent to the database
   timeout,     ///< a deadline passed: no pooled connection in time, a statement too slow
   conflict,    ///< optimistic concurrency: the row changed since it was read
+  /// COMMIT was sent but its answer lost: the changes may or may not be stored. Not retried
+  /// (re-read, or retry idempotently); neither connection nor timeout, which may be retried.
+  commit_unknown,
 };
 
 /// The readable name of a category ("config", "plugin", ...).
@@ -153,11 +157,34 @@ class EVSTORE_API pool_timeout : public timeout_error {
   ~pool_timeout() override;
 };
 
+/// A thread asked a pool for a connection while it already holds every connection the pool
+/// may have (at max_size): none could ever come, so it fails at once instead of waiting out
+/// the acquire timeout. Typically the store's repositories called inside store.transaction on
+/// a one-connection store; the cure is the transaction's repositories (tx.events()), or a
+/// larger pool. A mistake in the code or the pool's size, not a passing state: not retried.
+class EVSTORE_API pool_reentry : public config_error {
+ public:
+  explicit pool_reentry(const std::string& message);
+  ~pool_reentry() override;
+};
+
 /// The row changed since it was read (its version moved on): re-read and retry the change.
 class EVSTORE_API conflict : public error {
  public:
   explicit conflict(const std::string& message);
   ~conflict() override;
+};
+
+/// The outcome of COMMIT is unknown: the connection was lost, or the database did not answer
+/// within the call timeout, after COMMIT was sent. The changes may or may not be stored.
+/// store.transaction never retries it, nor does an enclosing one; neither should a caller,
+/// blindly: re-read to find out, or retry with an idempotent write (create_idempotent).
+class EVSTORE_API commit_unknown : public error {
+ public:
+  /// @param native_code, backend those of the failure that cut COMMIT short, if any.
+  explicit commit_unknown(const std::string& message, std::string native_code = {},
+                          std::string backend = {});
+  ~commit_unknown() override;
 };
 
 }  // namespace evstore

@@ -163,6 +163,10 @@ class EVSTORE_API connection_pool {
   /// @param where the borrowing site, named in leak warnings.
   /// @throws pool_timeout when none is available within acquire_timeout; the message gives
   ///         the timeout and the pool's figures.
+  /// @throws pool_reentry at once, without waiting, when the calling thread already holds
+  ///         every connection the pool may have (max_size of them, e.g. the only one of a
+  ///         one-connection pool): none could come before it gives one back. A lease counts as
+  ///         held by the thread that acquired it, wherever it was moved since.
   /// @throws connection_error "the pool is closed" once close() has begun, also to callers
   ///         waiting at that moment.
   /// @throws whatever the factory threw while opening a connection for this caller.

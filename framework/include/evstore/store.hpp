@@ -20,6 +20,7 @@
 
 #include "evstore/backend.hpp"
 #include "evstore/config.hpp"
+#include "evstore/error.hpp"
 #include "evstore/export.hpp"
 #include "evstore/migrator.hpp"
 #include "evstore/pool.hpp"
@@ -98,14 +99,6 @@ struct migration_connection {
 [[nodiscard]] EVSTORE_API migration_connection
 open_migration_connection(const plugin_registry& plugins, database_url url, store_options options);
 
-/// The outcome of COMMIT is unknown: the connection was lost after COMMIT was sent. The
-/// changes may or may not be stored; nothing was retried. Re-read, or retry idempotently.
-class EVSTORE_API commit_unknown : public error {
- public:
-  explicit commit_unknown(const std::string& message);
-  ~commit_unknown() override;
-};
-
 class EVSTORE_API store {
  public:
   /// Opens a store on `url`: loads the plugins, sets up the pool (connections open lazily).
@@ -124,7 +117,11 @@ class EVSTORE_API store {
 
   /// Runs `work` in a transaction: commits when it returns, rolls back when it throws (and
   /// rethrows). Retried whole, under the retry policy, when it fails with a transient error or
-  /// a lost connection before COMMIT was sent; never after (commit_unknown).
+  /// a lost connection before COMMIT was sent; never after (commit_unknown, whose category is
+  /// error_category::commit_unknown), nor when `work` throws a commit_unknown of its own (a
+  /// unit of work nested in it, on this store or another), which is passed on unchanged.
+  /// Inside, use the transaction's repositories: the store's borrow a second connection, which
+  /// fails at once with pool_reentry when the pool has no other (max_size 1, sqlite::memory:).
   /// @returns what `work` returns.
   template <typename Work>
   auto transaction(Work&& work) -> std::invoke_result_t<Work&, evstore::transaction&> {
