@@ -82,12 +82,25 @@ replica_set::replica_set(std::vector<member> members, connection_pool::factory o
 }
 
 replica_set::~replica_set() {
+  close();
+}
+
+void replica_set::close() {
   {
     const std::lock_guard lock(mutex_);
     stopping_ = true;
   }
   changed_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+  // The monitor's own connections are free to close once it has stopped.
+  primary_.reset();
+  for (auto& r : replicas_) {
+    r->in_rotation.store(false);
+    r->monitor.reset();
+    r->pool->close();
+  }
 }
 
 std::optional<replica_set::pick> replica_set::choose(std::uint64_t position) {

@@ -57,8 +57,12 @@ class replica_set {
               const dialect& sql, replica_options options, watchdog& watchdog);
   replica_set(const replica_set&) = delete;
   replica_set& operator=(const replica_set&) = delete;
-  /// Stops the monitor and closes the replicas' pools.
+  /// Stops the monitor and closes the replicas' pools, as close().
   ~replica_set();
+
+  /// Stops the monitor and closes the replicas' pools: a read that still comes then finds no
+  /// replica in the rotation. Idempotent.
+  void close();
 
   /// A replica's connection for one read.
   struct pick {

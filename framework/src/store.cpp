@@ -440,6 +440,9 @@ std::unique_ptr<store> store::open(const database_url& requested, store_options 
 store::store(std::shared_ptr<state> shared) : state_(std::move(shared)) {}
 
 store::~store() {
+  if (state_->replicas) {
+    state_->replicas->close();
+  }
   state_->pool->close();
 }
 

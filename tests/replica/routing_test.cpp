@@ -7,6 +7,7 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <soci/soci.h>
 
 #include <evstore/conformance/migrator_suite.hpp>
 #include <evstore/conformance/native_statement_suite.hpp>
@@ -244,4 +245,25 @@ TEST_F(replica_routing, a_stopped_standby_is_down_reads_use_the_primary_and_it_r
   EXPECT_EQ(store->scope().events().get(created.id), created);
   EXPECT_EQ(standby_reads(*store), before + 1) << "back in the rotation";
   EXPECT_EQ(checker.check().status, evstore::health_status::up);
+}
+
+TEST_F(replica_routing, a_scope_outliving_its_store_fails_as_a_closed_pool_and_checks_no_more) {
+  auto store = evstore::test::replica_store(database_.url());
+  auto scope = store->scope();
+  const auto created = scope.events().create(an_event("before closing"));
+  const auto name = store->replicas().at(0).name;
+  store.reset();
+  EXPECT_THROW((void)scope.events().get(created.id), evstore::connection_error);
+  // The monitor stopped with the store: its connections to the standby are gone.
+  auto standby = evstore::open_connection(evstore::test::default_plugins(),
+                                          evstore::test::standby_url("postgres"), {});
+  long long sessions = -1;
+  EXPECT_TRUE(evstore::test::eventually(
+      [&] {
+        standby.session() << "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = :name",
+            soci::use(database_.name()), soci::into(sessions);
+        return sessions == 0;
+      },
+      5s))
+      << sessions << " sessions on " << name;
 }
