@@ -12,17 +12,6 @@
 
 using namespace std::chrono_literals;
 
-namespace {
-
-evstore::new_event an_event() {
-  evstore::new_event e;
-  e.title = "in a scope";
-  e.start_time = evstore::timestamp(1767225600000000us);
-  return e;
-}
-
-}  // namespace
-
 TEST(replicas_on_sqlite, a_read_url_is_refused_with_what_to_do) {
   evstore::store_options options;
   options.read_urls.push_back(evstore::parse_database_url("sqlite:///tmp/replica.db"));
@@ -39,7 +28,10 @@ TEST(replicas_on_sqlite, a_read_url_is_refused_with_what_to_do) {
 TEST(replicas_on_sqlite, scopes_read_their_writes_from_the_only_database) {
   auto store = evstore::testing::memory_store();
   auto scope = store->scope();
-  const auto created = scope.events().create(an_event());
+  evstore::new_event e;
+  e.title = "in a scope";
+  e.start_time = evstore::timestamp(1767225600000000us);
+  const auto created = scope.events().create(e);
   EXPECT_TRUE(scope.events().get(created.id).has_value());
   EXPECT_TRUE(store->on_primary().events().get(created.id).has_value());
   EXPECT_EQ(scope.token(), "rw1-0000000000000000") << "no replicas: no position to carry";
