@@ -19,6 +19,9 @@ packages=(
   iptables
   # the transaction-mode pooler and the HA cluster the production-topology tests run
   pgbouncer postgresql-15-auto-failover
+  # the throw-away MariaDB 10.11 server the MariaDB tests start, its client, and the client
+  # library the MariaDB plugin builds against (SOCI's mysql backend comes with libsoci-dev)
+  mariadb-server mariadb-client libmariadb-dev
 )
 
 missing=()
@@ -39,6 +42,20 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# The server packages (PostgreSQL, PgBouncer, MariaDB) would start a system-wide service on
+# install; the tests run throw-away servers of their own, so no package may start one: a
+# policy-rc.d that refuses every start, for the time of the install, unless one is there.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\n# evstore setup.sh: no service starts during package installation\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Nor at the next boot, where systemd runs: MariaDB's service is disabled when it was just
+# installed (the PostgreSQL and PgBouncer ones are left as they were before).
+if [ -d /run/systemd/system ] && [[ " ${missing[*]} " == *" mariadb-server "* ]]; then
+  systemctl disable --now --quiet mariadb 2>/dev/null || true
+fi
 echo "setup: installed ${#missing[@]} package(s)"
