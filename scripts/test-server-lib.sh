@@ -1,5 +1,6 @@
 # Shared by the scripts that start throw-away servers for the tests (pg-test-server.sh,
-# pg-standby-test-server.sh, pgbouncer-test-server.sh, pg-ha-cluster.sh): sourced, not run.
+# pg-standby-test-server.sh, pgbouncer-test-server.sh, pg-ha-cluster.sh,
+# mariadb-test-server.sh): sourced, not run.
 # The PostgreSQL helpers run the binaries of $bindir, which the sourcing script sets.
 # shellcheck shell=bash
 
@@ -27,10 +28,11 @@ free_port() {
   return 1
 }
 
-# Stops the process $1 started by the calling script: SIGINT (PostgreSQL's fast shutdown,
-# PgBouncer's safe one), up to 10 s to exit, then SIGKILL.
+# Stops the process $1 started by the calling script: the signal $2, SIGINT when none
+# (PostgreSQL's fast shutdown, PgBouncer's safe one; MariaDB ignores SIGINT and shuts down on
+# TERM), up to 10 s to exit, then SIGKILL.
 stop_pid() {
-  kill -INT "$1" 2>/dev/null || true
+  kill "-${2:-INT}" "$1" 2>/dev/null || true
   for _ in $(seq 1 100); do
     kill -0 "$1" 2>/dev/null || break
     sleep 0.1
