@@ -14,7 +14,7 @@
 #include "evstore/connection.hpp"
 #include "evstore/error.hpp"
 #include "evstore/migrator.hpp"
-#include "evstore/redact.hpp"
+#include "short_reason.hpp"
 
 namespace evstore {
 
@@ -24,19 +24,6 @@ using clock = std::chrono::steady_clock;
 using std::chrono::duration_cast;
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
-
-// A reason is one line, short enough for a probe's log and a dashboard.
-constexpr std::size_t longest_reason = 300;
-
-std::string replace_all(std::string text, std::string_view what, std::string_view with) {
-  if (what.empty()) {
-    return text;
-  }
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + with.size())) {
-    text.replace(at, what.size(), with);
-  }
-  return text;
-}
 
 // ISO 8601, UTC, with microseconds: 2024-05-01T12:34:56.123456Z.
 std::string iso8601_utc(std::chrono::system_clock::time_point at) {
@@ -116,9 +103,6 @@ struct health_checker::state {
         std::vector<migration> app_migrations)
       : pool(from),
         location(url),
-        url_shown(url.redacted()),
-        url_secret(url.text_with_password()),
-        password(url.password),
         backend(std::move(name)),
         options(with),
         app(std::move(app_migrations)) {}
@@ -291,27 +275,10 @@ struct health_checker::state {
   // A failure as "<category> error: <message>": one line, short, never the URL or password.
   std::string describe(const std::exception& failure) const {
     const auto* known = dynamic_cast<const error*>(&failure);
-    std::string text =
+    return detail::short_reason(
         known != nullptr ? fmt::format("{} error: {}", to_string(known->category()), known->what())
-                         : fmt::format("error: {}", failure.what());
-    text = replace_all(std::move(text), url_secret, "the database");
-    text = replace_all(std::move(text), url_shown, "the database");
-    text = redact(std::move(text), password);
-    std::string line;
-    for (const char c : text) {
-      const bool space = c == '\n' || c == '\r' || c == '\t' || c == ' ';
-      if (!space || (!line.empty() && line.back() != ' ')) {
-        line += space ? ' ' : c;
-      }
-    }
-    while (!line.empty() && line.back() == ' ') {
-      line.pop_back();
-    }
-    if (line.size() > longest_reason) {
-      line.resize(longest_reason - 3);
-      line += "...";
-    }
-    return line;
+                         : fmt::format("error: {}", failure.what()),
+        location, "the database");
   }
 
   // Says what the check is doing, for the reason given if it times out.
@@ -358,10 +325,7 @@ struct health_checker::state {
   }
 
   connection_pool& pool;
-  const database_url location;  // single_connection_database asks
-  const std::string url_shown;
-  const std::string url_secret;
-  const std::string password;
+  const database_url location;  // single_connection_database asks; kept out of reasons
   const std::string backend;
   const health_options options;
   const std::vector<migration> app;

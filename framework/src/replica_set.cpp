@@ -9,6 +9,7 @@
 #include "evstore/detail/connection_source.hpp"
 #include "evstore/error.hpp"
 #include "rows.hpp"
+#include "short_reason.hpp"
 
 namespace evstore::detail {
 
@@ -49,6 +50,7 @@ std::uint64_t write_position(connection& conn, const dialect& sql) {
 }
 
 struct replica_set::replica {
+  database_url url;  // kept out of reasons
   std::string name;
   connection_pool::factory open;
   std::unique_ptr<connection_pool> pool;
@@ -74,6 +76,7 @@ replica_set::replica_set(std::vector<member> members, connection_pool::factory o
   for (auto& m : members) {
     auto r = std::make_unique<replica>();
     r->name = name_of(m.url);
+    r->url = m.url;
     r->open = m.open;
     r->pool = std::make_unique<connection_pool>(std::move(m.open), m.pool);
     replicas_.push_back(std::move(r));
@@ -171,7 +174,7 @@ void replica_set::failed(std::size_t index, const std::string& failure) {
   r.pool->discard_idle();
   const std::lock_guard lock(mutex_);
   r.state = replica_state::down;
-  r.reason = "a read failed there: " + failure;
+  r.reason = short_reason("a read failed there: " + failure, r.url, "the replica");
   spdlog::warn("read replica {} leaves the rotation until its next check: {}", r.name, failure);
 }
 
@@ -263,7 +266,7 @@ void replica_set::check(replica& r, std::optional<std::uint64_t> primary) {
     }
   } catch (const error& e) {
     state = replica_state::down;
-    reason = e.what();
+    reason = short_reason(e.what(), r.url, "the replica");
   }
   if (state == replica_state::down) {
     // Its idle connections died with it, or will not be wanted before they are stale.

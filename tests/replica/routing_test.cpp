@@ -235,6 +235,7 @@ TEST_F(replica_routing, a_stopped_standby_is_down_reads_use_the_primary_and_it_r
       << report.reason;
   const auto json = report.to_json();
   EXPECT_EQ(json["replicas"].at(0)["state"], "down");
+  EXPECT_EQ(json.dump().find("://"), std::string::npos) << "no URL: " << json.dump();
   EXPECT_EQ(json.dump().find(evstore::test::required_env("EVSTORE_TEST_POSTGRESQL_PASSWORD")),
             std::string::npos);
 
