@@ -106,6 +106,8 @@ void replica_set::close() {
   }
 }
 
+// A replica's connection is waited for, and its position polled, no longer than a check may
+// take: past that, the primary answers sooner than a replica that has stopped answering.
 std::optional<replica_set::pick> replica_set::choose(std::uint64_t position) {
   const auto count = replicas_.size();
   const auto start = next_.fetch_add(1, std::memory_order_relaxed);
@@ -118,7 +120,7 @@ std::optional<replica_set::pick> replica_set::choose(std::uint64_t position) {
     }
     if (r.replayed.get() >= position) {
       try {
-        return pick{index, r.pool->acquire()};
+        return pick{index, r.pool->acquire_within(check_timeout(options_))};
       } catch (const error& e) {
         failed(index, e.what());
         return std::nullopt;
@@ -134,7 +136,7 @@ std::optional<replica_set::pick> replica_set::choose(std::uint64_t position) {
   auto& r = *replicas_[*behind];
   connection_pool::lease lease;
   try {
-    lease = r.pool->acquire();
+    lease = r.pool->acquire_within(check_timeout(options_));
     if (wait_for(r, *lease, position)) {
       return pick{*behind, std::move(lease)};
     }
@@ -151,7 +153,7 @@ bool replica_set::wait_for(replica& r, connection& conn, std::uint64_t position)
   const auto until = std::chrono::steady_clock::now() + options_.read_your_writes_wait;
   for (;;) {
     r.replayed.advance(
-        static_cast<std::uint64_t>(std::max(0LL, query_number(conn, sql_.replay_position()))));
+        static_cast<std::uint64_t>(std::max(0LL, bounded_query(conn, sql_.replay_position()))));
     if (r.replayed.get() >= position) {
       return true;
     }
@@ -308,24 +310,33 @@ std::optional<std::uint64_t> replica_set::query_position(std::optional<connectio
     quiet.slow_threshold = milliseconds(0);
     conn->set_query_log(quiet);
   }
-  auto& c = *conn;
-  auto alarm = watchdog_.arm(check_timeout(options_), [&c] { c.backend().interrupt(c.session()); });
   long long answer = 0;
   try {
-    answer = query_number(c, sql);
+    answer = bounded_query(*conn, sql);
   } catch (const error&) {
-    const bool interrupted = alarm.disarm();
     conn.reset();
-    if (interrupted) {
-      throw timeout_error(fmt::format("no answer to a replication check within {} ms",
-                                      check_timeout(options_).count()));
-    }
     throw;
   }
-  if (alarm.disarm()) {
-    conn.reset();
-  }
   return answer < 0 ? std::nullopt : std::optional<std::uint64_t>(answer);
+}
+
+long long replica_set::bounded_query(connection& conn, const std::string& sql) {
+  auto alarm =
+      watchdog_.arm(check_timeout(options_), [&conn] { conn.backend().interrupt(conn.session()); });
+  long long answer = 0;
+  try {
+    answer = query_number(conn, sql);
+  } catch (const error&) {
+    if (!alarm.disarm()) {
+      throw;
+    }
+  }
+  if (alarm.disarm()) {
+    // Interrupted, whether or not the answer came first: the connection is done for.
+    throw timeout_error(fmt::format("no answer to a replication check within {} ms",
+                                    check_timeout(options_).count()));
+  }
+  return answer;
 }
 
 }  // namespace evstore::detail

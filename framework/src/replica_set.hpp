@@ -104,6 +104,9 @@ class replica_set {
   [[nodiscard]] std::optional<std::uint64_t> query_position(std::optional<connection>& conn,
                                                             const connection_pool::factory& open,
                                                             const std::string& sql);
+  // Runs a position query on `conn`, interrupting it past the check timeout.
+  // @throws timeout_error then (the connection must be discarded), or what the query threw.
+  long long bounded_query(connection& conn, const std::string& sql);
   bool wait_for(replica& r, connection& conn, std::uint64_t position);
 
   const dialect& sql_;

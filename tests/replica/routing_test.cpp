@@ -3,6 +3,7 @@
 // the per-target read counters say which server answered.
 
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -267,4 +268,30 @@ TEST_F(replica_routing, a_scope_outliving_its_store_fails_as_a_closed_pool_and_c
       },
       5s))
       << sessions << " sessions on " << name;
+}
+
+TEST_F(replica_routing,
+       a_read_waiting_on_a_hung_standby_goes_to_the_primary_within_the_check_timeout) {
+  evstore::store_options options;
+  options.replicas.read_your_writes_wait = 30s;
+  auto store = evstore::test::replica_store(database_.url(), options);
+  pause();
+  auto scope = store->scope();
+  const auto created = scope.events().create(an_event("written before the hang"));
+  // Every process of the standby stops answering; the kernel still holds its sockets open.
+  const auto stop = [](const char* signal) {
+    const auto pid_file =
+        evstore::test::required_env("EVSTORE_TEST_STANDBY_DIR") + "/data/postmaster.pid";
+    const auto command = std::string("pid=$(head -1 ") + pid_file + ") && kill -" + signal +
+                         " \"$pid\" && pkill -" + signal + " -P \"$pid\"";
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  };
+  stop("STOP");
+  const auto start = std::chrono::steady_clock::now();
+  const auto read = scope.events().get(created.id);
+  const auto took = std::chrono::steady_clock::now() - start;
+  stop("CONT");
+  EXPECT_EQ(read, created) << "from the primary";
+  EXPECT_LT(took, 5s) << "bounded by the check timeout (1 s here), not the 30 s wait";
+  EXPECT_EQ(store->statistics().replica_fallbacks, 1U);
 }
